@@ -194,7 +194,6 @@ func TestPullAuthFromDockerConfig(t *testing.T) {
 	}
 }
 
-
 func TestPullRetriesTransientFailures(t *testing.T) {
 	var count atomic.Int64
 	img := threeLayers(t)

@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(),
 		newContainerCmd(),
+		newImageCmd(),
 	)
 	return root
 }

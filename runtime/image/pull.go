@@ -123,7 +123,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	if err := s.pullLayers(ctx, img, m, cfg, opts); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
-	refs := []string{repoName(r.Context()) + "@" + desc.Digest.String()}
+	refs := []string{RepositoryName(r.Context()) + "@" + desc.Digest.String()}
 	if _, ok := r.(name.Tag); ok {
 		refs = append(refs, canonical(r))
 	}
@@ -131,7 +131,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 }
 
 // selectImage returns the image a descriptor names: itself, or the child of an index that
-// matches the platform (OS and architecture; the variant too when one is asked for).
+// matches the platform.
 func selectImage(desc *remote.Descriptor, platform v1.Platform) (v1.Image, error) {
 	if !desc.MediaType.IsIndex() {
 		if !desc.MediaType.IsImage() {
@@ -147,16 +147,26 @@ func selectImage(desc *remote.Descriptor, platform v1.Platform) (v1.Image, error
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
+	d, err := pickPlatform(im, platform)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", desc.Digest, err)
+	}
+	return idx.Image(d.Digest)
+}
+
+// pickPlatform returns the image of an index for the platform: same OS and architecture,
+// and the same variant when one is asked for.
+func pickPlatform(im *v1.IndexManifest, platform v1.Platform) (v1.Descriptor, error) {
 	for _, d := range im.Manifests {
 		if d.Platform == nil || !d.MediaType.IsImage() {
 			continue
 		}
 		if d.Platform.OS == platform.OS && d.Platform.Architecture == platform.Architecture &&
 			(platform.Variant == "" || d.Platform.Variant == platform.Variant) {
-			return idx.Image(d.Digest)
+			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("%w %s in index %s", ErrNoMatchingPlatform, platform, desc.Digest)
+	return v1.Descriptor{}, fmt.Errorf("%w %s", ErrNoMatchingPlatform, platform)
 }
 
 // checkConfig verifies the config blob against the manifest and decodes it.

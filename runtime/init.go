@@ -90,6 +90,7 @@ var (
 //     capability sets (root keeps Docker's set; other users keep none, as in Docker ≥ 20.10);
 //  8. execve, which closes the error pipe: the monitor reads EOF and knows the program runs.
 func runInit(dir string) {
+
 	syscall.CloseOnExec(initErrFd) // execve closes it: EOF tells the monitor the program runs
 	errPipe := os.NewFile(initErrFd, "init-error")
 	fail := func(code int, kind string, err error) {
@@ -110,6 +111,7 @@ func runInit(dir string) {
 		os.Exit(125) // the monitor gave up on us
 	}
 	unix.Close(initGoFd)
+
 	if err := setupContainer(&cfg); err != nil {
 		fail(125, "", err)
 	}

@@ -58,6 +58,7 @@ type monitor struct {
 // runMonitor is the "monitor" role. It keeps its footprint small: no goroutine pools, a
 // low GC target (it holds little), and nothing initialised that supervision does not use.
 func runMonitor(dir, run string) {
+
 	debug.SetGCPercent(20)
 	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
 	// must not expose /proc/PID/exe (the host binary) to the container.
@@ -91,6 +92,7 @@ func runMonitor(dir, run string) {
 		}
 		health := m.startHealthcheck(res)
 		code, oom, ranFor := m.waitExit(res)
+
 		health.stop()
 		restart, delay := m.recordExit(code, oom, ranFor)
 		if first {
@@ -293,6 +295,7 @@ func (m *monitor) startOnce() (*started, error) {
 		waited <- exitResult{ws: ws, err: err}
 	}()
 	err = <-startErr
+
 	netns.Close()
 	closeChildEnds()
 	if err != nil {
@@ -302,6 +305,12 @@ func (m *monitor) startOnce() (*started, error) {
 	kill := func() {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		<-waited
+	}
+	// Init waits for the go byte, so it is alive here whatever the program does later.
+	st, err := procStartTime(pid)
+	if err != nil {
+		kill()
+		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
 	}
 	oom := m.cg.oomKills()
 	if err := m.cg.add(pid); err != nil {
@@ -314,6 +323,7 @@ func (m *monitor) startOnce() (*started, error) {
 	}
 	errW.Close()
 	msg, _ := io.ReadAll(errR)
+
 	if len(msg) > 0 {
 		var ie initError
 		if err := json.Unmarshal(msg, &ie); err != nil {
@@ -321,11 +331,6 @@ func (m *monitor) startOnce() (*started, error) {
 		}
 		kill()
 		return nil, &startError{ie}
-	}
-	st, err := procStartTime(pid)
-	if err != nil {
-		kill()
-		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
 	}
 	if m.attach != nil {
 		m.attach.set(m.stdin)
@@ -445,6 +450,7 @@ func (m *monitor) stopRequested() bool {
 // finish is the final exit: unmount the rootfs, remove the cgroup, record it, and remove
 // the container if it was made with --rm.
 func (m *monitor) finish(cause error) {
+
 	m.log.close()
 	_ = m.update(func(c *Container) {
 		_ = c.teardown()

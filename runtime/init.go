@@ -90,7 +90,6 @@ var (
 //     capability sets (root keeps Docker's set; other users keep none, as in Docker ≥ 20.10);
 //  8. execve, which closes the error pipe: the monitor reads EOF and knows the program runs.
 func runInit(dir string) {
-
 	syscall.CloseOnExec(initErrFd) // execve closes it: EOF tells the monitor the program runs
 	errPipe := os.NewFile(initErrFd, "init-error")
 	fail := func(code int, kind string, err error) {

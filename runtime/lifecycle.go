@@ -274,7 +274,6 @@ func (m *Manager) Remove(ctx context.Context, idOrName string, opts RemoveOption
 // removeStore removes what the runtime keeps for a container (after the network is
 // detached): the netns pin, mounts, cgroup, directory and name.
 func removeStore(c *Container) error {
-
 	if err := RemoveNetNS(c.NetNSPath()); err != nil {
 		return err
 	}

@@ -58,7 +58,6 @@ type monitor struct {
 // runMonitor is the "monitor" role. It keeps its footprint small: no goroutine pools, a
 // low GC target (it holds little), and nothing initialised that supervision does not use.
 func runMonitor(dir, run string) {
-
 	debug.SetGCPercent(20)
 	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
 	// must not expose /proc/PID/exe (the host binary) to the container.
@@ -92,7 +91,6 @@ func runMonitor(dir, run string) {
 		}
 		health := m.startHealthcheck(res)
 		code, oom, ranFor := m.waitExit(res)
-
 		health.stop()
 		restart, delay := m.recordExit(code, oom, ranFor)
 		if first {
@@ -295,7 +293,6 @@ func (m *monitor) startOnce() (*started, error) {
 		waited <- exitResult{ws: ws, err: err}
 	}()
 	err = <-startErr
-
 	netns.Close()
 	closeChildEnds()
 	if err != nil {
@@ -450,7 +447,6 @@ func (m *monitor) stopRequested() bool {
 // finish is the final exit: unmount the rootfs, remove the cgroup, record it, and remove
 // the container if it was made with --rm.
 func (m *monitor) finish(cause error) {
-
 	m.log.close()
 	_ = m.update(func(c *Container) {
 		_ = c.teardown()

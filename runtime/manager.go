@@ -190,13 +190,18 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 			os.RemoveAll(c.dir)
 		}
 	}()
-	for _, d := range []string{c.dir, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), c.rootfs()} {
-		if err := os.Mkdir(d, 0o700); err != nil {
+	// The merged root takes its mode from upper, so upper (and the mount point) are 0755
+	// like a root directory; the container directory itself stays private.
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{c.dir, 0o700}, {filepath.Join(c.dir, "upper"), 0o755}, {filepath.Join(c.dir, "work"), 0o700}, {c.rootfs(), 0o755}} {
+		if err := os.Mkdir(d.path, d.mode); err != nil {
 			return nil, fmt.Errorf("create container dir: %w", err)
 		}
-	}
-	if err := os.Chmod(c.rootfs(), 0o755); err != nil {
-		return nil, fmt.Errorf("create container dir: %w", err)
+		if err := os.Chmod(d.path, d.mode); err != nil { // umask
+			return nil, fmt.Errorf("create container dir: %w", err)
+		}
 	}
 	if err := c.writeEtcFiles(); err != nil {
 		return nil, err

@@ -93,12 +93,14 @@ func runMonitor(dir, run string) {
 		code, oom, ranFor := m.waitExit(res)
 		health.stop()
 		restart, delay := m.recordExit(code, oom, ranFor)
+		if !restart {
+			m.finish(nil) // before the report: `run --rm` returns when everything is gone
+		}
 		if first {
 			m.send(monitorReport{Exit: &code})
 			first = false
 		}
 		if !restart {
-			m.finish(nil)
 			return
 		}
 		select {

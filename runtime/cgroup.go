@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // cgroup is a container's control group: /stack/<id> in every v1 hierarchy (hybrid hosts like
@@ -187,10 +188,51 @@ func (c *cgroup) pids() ([]int, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list cgroup %s: %w", c.id, err)
 	}
+	self := os.Getpid()
 	for _, p := range ps {
-		out = append(out, p.Pid)
+		// On v1 a process is listed when any of its threads is in the cgroup: exec's thread
+		// joins for the instant of a fork (see joinThread); that process is not the container.
+		if p.Pid != self {
+			out = append(out, p.Pid)
+		}
 	}
 	return out, nil
+}
+
+// joinThread moves the calling thread (v1 only: v2 forks straight into the cgroup with
+// CLONE_INTO_CGROUP) into the container's cgroup in every hierarchy, so a child forked by it
+// starts inside with no window for escape. The returned func moves the thread back where it
+// was (through files opened now, while /sys/fs/cgroup is still the host's), so the calling
+// process is never part of the container afterwards.
+func (c *cgroup) joinThread() (leave func(), err error) {
+	tid := unix.Gettid()
+	orig, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("join cgroup: %w", err)
+	}
+	var back []*os.File
+	// Lines are "id:controllers:path": one tasks file per v1 hierarchy to return to.
+	for _, line := range strings.Split(strings.TrimSpace(string(orig)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[1] == "" {
+			continue
+		}
+		dir := strings.Split(strings.TrimPrefix(parts[1], "name="), ",")[0]
+		if f, err := os.OpenFile(filepath.Join(cgroupMountpoint, dir, parts[2], "tasks"), os.O_WRONLY, 0); err == nil {
+			back = append(back, f)
+		}
+	}
+	leave = func() {
+		for _, f := range back {
+			_, _ = f.WriteString(strconv.Itoa(tid))
+			f.Close()
+		}
+	}
+	if err := c.v1.AddTask(cgroup1.Process{Pid: tid}); err != nil {
+		leave()
+		return nil, fmt.Errorf("join cgroup %s: %w", c.id, err)
+	}
+	return leave, nil
 }
 
 // killAll sends SIGKILL to every process of the cgroup until it is empty (a fork between
@@ -200,7 +242,7 @@ func (c *cgroup) killAll(deadline time.Time) error {
 	_ = c.thaw()
 	for {
 		pids, err := c.pids()
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
 			return nil // removed meanwhile (by the monitor, after the last process died)
 		}
 		if err != nil {

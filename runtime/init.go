@@ -148,6 +148,12 @@ func runInit(dir string) {
 			fail(125, "", fmt.Errorf("set controlling terminal: %w", err))
 		}
 	}
+	// Changing credentials cleared the parent-death signal the monitor asked for at clone;
+	// set it again so the container dies with its monitor (the monitor's thread that cloned
+	// us stays alive as long as the monitor does).
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fail(125, "", fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err))
+	}
 	if cfg.Reaper {
 		reap(path, cfg.Args, env, errPipe, fail)
 		return

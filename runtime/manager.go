@@ -34,6 +34,10 @@ type NetworkAttacher interface {
 // Manager creates and controls the containers of one store root. It holds no state of its
 // own beyond paths: every call reads the store, so several processes (CLI invocations,
 // `stack up`, monitors) share one truth.
+//
+// A program using it must lock its main goroutine to the main thread in an init function
+// (cmd/stack does): Start and Exec move locked threads into other namespaces and let them
+// die, and Go cannot retire the main thread, whose namespaces /proc/self reflects.
 type Manager struct {
 	root   string
 	dir    string // <root>/containers

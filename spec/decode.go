@@ -23,6 +23,9 @@ func (l *loader) problem(pos Position, path, format string, args ...any) {
 
 // errorf records a problem at node n.
 func (l *loader) errorf(n *yaml.Node, path, format string, args ...any) {
+	if l.bad[n] {
+		return // its interpolation failed and was reported
+	}
 	l.problem(l.pos(n), path, format, args...)
 }
 

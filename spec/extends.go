@@ -48,13 +48,17 @@ func (l *loader) extendService(f *stackFile, name string, chain []extendRef) *ya
 	svc := services.Content[idx]
 	path := joinPath("services", name)
 	ref := extendRef{f.path, name}
+	if l.extFailed[ref] {
+		return nil
+	}
 	for i, c := range chain {
 		if c == ref {
 			names := make([]string, 0, len(chain)-i+1)
 			for _, c := range chain[i:] {
 				names = append(names, c.service)
+				l.extFailed[c] = true
 			}
-			l.errorf(svc, path+".extends", "extends cycle: %s -> %s", strings.Join(names, " -> "), name)
+			l.errorf(mappingValue(svc, "extends"), path+".extends", "extends cycle: %s -> %s", strings.Join(names, " -> "), name)
 			return nil
 		}
 	}
@@ -101,7 +105,11 @@ func (l *loader) extendService(f *stackFile, name string, chain []extendRef) *ya
 		}
 	}
 	if mappingValue(mappingValue(base.root, "services"), target.service) == nil {
-		l.errorf(ext, epath, "extends unknown service %q in %s", target.service, base.path)
+		if base == f {
+			l.errorf(ext, epath, "extends unknown service %q", target.service)
+		} else {
+			l.errorf(ext, epath, "extends unknown service %q in %s", target.service, base.path)
+		}
 		return nil
 	}
 	resolved := l.extendService(base, target.service, append(chain, ref))

@@ -165,6 +165,7 @@ func (l *loader) interpolate(n *yaml.Node, path string) {
 		v, unset, err := substitute(n.Value, l.lookup)
 		if err != nil {
 			l.problem(l.pos(n), path, "%v", err)
+			l.bad[n] = true
 			return
 		}
 		for _, name := range unset {

@@ -40,16 +40,18 @@ type LoadOptions struct {
 // loader carries the state of one Load: the origin file of each node, and the problems
 // and warnings found so far.
 type loader struct {
-	opts     LoadOptions
-	origin   map[*yaml.Node]string
-	nodes    int
-	problems []Problem
-	warnings []Warning
-	warned   map[string]bool
-	environ  map[string]string
-	dotenv   map[string]string
-	paths    paths
-	extFiles map[string]*stackFile
+	opts      LoadOptions
+	origin    map[*yaml.Node]string
+	nodes     int
+	problems  []Problem
+	warnings  []Warning
+	warned    map[string]bool
+	bad       map[*yaml.Node]bool // values whose interpolation failed
+	environ   map[string]string
+	dotenv    map[string]string
+	paths     paths
+	extFiles  map[string]*stackFile
+	extFailed map[extendRef]bool // services whose extends chain is a cycle
 }
 
 // lookup resolves a variable: the process environment first, then the env files.
@@ -67,12 +69,14 @@ func (l *loader) lookup(name string) (string, bool) {
 // Warnings (unsupported keys, unset variables) are in Project.Warnings.
 func Load(opts LoadOptions) (*Project, error) {
 	l := &loader{
-		opts:     opts,
-		origin:   map[*yaml.Node]string{},
-		warned:   map[string]bool{},
-		environ:  map[string]string{},
-		dotenv:   map[string]string{},
-		extFiles: map[string]*stackFile{},
+		opts:      opts,
+		origin:    map[*yaml.Node]string{},
+		warned:    map[string]bool{},
+		bad:       map[*yaml.Node]bool{},
+		environ:   map[string]string{},
+		dotenv:    map[string]string{},
+		extFiles:  map[string]*stackFile{},
+		extFailed: map[extendRef]bool{},
 	}
 	for _, kv := range opts.Environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -132,12 +136,37 @@ func Load(opts LoadOptions) (*Project, error) {
 	}
 	p.Warnings = l.warnings
 	if len(l.problems) > 0 {
+		l.sortProblems(files)
 		return p, &ValidationError{Problems: l.problems}
 	}
 	if err := p.selectServices(opts.Profiles, opts.Services); err != nil {
 		return p, err
 	}
 	return p, nil
+}
+
+// sortProblems orders problems by file (in load order), line and column.
+func (l *loader) sortProblems(files []string) {
+	rank := map[string]int{}
+	for i, f := range files {
+		rank[f] = i + 1
+	}
+	fileRank := func(f string) int {
+		if r, ok := rank[f]; ok {
+			return r
+		}
+		return len(files) + 1 // env files and extended files come after the stack files
+	}
+	sort.SliceStable(l.problems, func(i, j int) bool {
+		a, b := l.problems[i].Pos, l.problems[j].Pos
+		if ra, rb := fileRank(a.File), fileRank(b.File); ra != rb {
+			return ra < rb
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
 }
 
 // findFiles resolves the -f list, or searches the default names.

@@ -15,11 +15,11 @@ import (
 type svcNodes struct {
 	key        *yaml.Node
 	ports      []*yaml.Node // one per Service.Ports entry
+	portPaths  []string     // key path of each Service.Ports entry
 	mounts     []*yaml.Node // one per Service.Volumes entry
 	mountPaths []string     // key path of each Service.Volumes entry
 	deps       map[string]*yaml.Node
 	networks   map[string]*yaml.Node
-	scale      *yaml.Node
 	cname      *yaml.Node
 	hasImage   bool
 }
@@ -38,8 +38,11 @@ func (l *loader) decodeService(name string, key, n *yaml.Node) (*Service, *svcNo
 	sn := &svcNodes{key: key, deps: map[string]*yaml.Node{}, networks: map[string]*yaml.Node{}}
 	path := joinPath("services", name)
 	if isNull(n) {
-		l.errorf(key, path, "service %s needs image or build", name)
 		return s, sn
+	}
+	if mappingValue(n, "extends") != nil {
+		// Its extends failed and was reported; what it lacks is no news.
+		sn.hasImage = true
 	}
 	var envFiles, environment *yaml.Node
 	var envFilesPath, environmentPath string
@@ -161,7 +164,6 @@ func (l *loader) decodeService(name string, key, n *yaml.Node) (*Service, *svcNo
 		case "deploy":
 			replicasNode = l.deploy(v, p, &replicas, &memDeploy, &cpusDeploy, &pidsDeploy)
 		case "scale":
-			sn.scale = v
 			if x, ok := l.integer(v, p, 0, math.MaxInt32); ok {
 				scale = &x
 			}
@@ -445,6 +447,7 @@ func (l *loader) ports(n *yaml.Node, path string, s *Service, sn *svcNodes) {
 		}
 		for range ports {
 			sn.ports = append(sn.ports, item)
+			sn.portPaths = append(sn.portPaths, p)
 		}
 		s.Ports = append(s.Ports, ports...)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -119,13 +120,20 @@ func (l *loader) validatePorts(p *Project, nodes map[*Service]*svcNodes) {
 		node *yaml.Node
 	}
 	used := map[string][]use{} // "port/proto" -> users
-	for _, s := range p.Services {
+	inFileOrder := slices.Clone(p.Services)
+	slices.SortStableFunc(inFileOrder, func(a, b *Service) int {
+		if c := strings.Compare(a.Pos.File, b.Pos.File); c != 0 {
+			return c
+		}
+		return a.Pos.Line - b.Pos.Line
+	})
+	for _, s := range inFileOrder {
 		sn := nodes[s]
 		for i, port := range s.Ports {
 			if port.Published == 0 {
 				continue
 			}
-			path := joinPath("services", s.Name) + ".ports"
+			path := sn.portPaths[i]
 			if s.Scale > 1 {
 				l.errorf(sn.ports[i], path, "host port %d can be published by one container only, but scale is %d", port.Published, s.Scale)
 			}

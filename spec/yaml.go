@@ -56,11 +56,24 @@ func (l *loader) parseYAML(file string, data []byte) (*yaml.Node, error) {
 	x := expander{l: l, file: file}
 	root, err := x.expand(doc.Content[0])
 	if err != nil {
-		l.problem(l.pos(doc.Content[0]), "", "%v", err)
+		var ee *expandError
+		if errors.As(err, &ee) {
+			l.problem(Position{File: file, Line: ee.line, Column: ee.col}, "", "%s", ee.msg)
+		} else {
+			l.problem(Position{File: file}, "", "%v", err)
+		}
 		return nil, ErrInvalid
 	}
 	return root, nil
 }
+
+// expandError is a problem found while expanding aliases, with its position.
+type expandError struct {
+	line, col int
+	msg       string
+}
+
+func (e *expandError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
 func trimYAMLPrefix(msg string) string {
 	if len(msg) > 6 && msg[:6] == "yaml: " {
@@ -80,7 +93,7 @@ type expander struct {
 func (x *expander) copyNode(n *yaml.Node) (*yaml.Node, error) {
 	x.l.nodes++
 	if x.l.nodes > maxNodes {
-		return nil, fmt.Errorf("the file expands to more than %d YAML nodes (nested aliases?)", maxNodes)
+		return nil, &expandError{n.Line, n.Column, fmt.Sprintf("the file expands to more than %d YAML nodes (nested aliases?)", maxNodes)}
 	}
 	c := &yaml.Node{Kind: n.Kind, Style: n.Style, Tag: n.ShortTag(), Value: n.Value, Line: n.Line, Column: n.Column}
 	x.l.origin[c] = x.file
@@ -91,10 +104,10 @@ func (x *expander) expand(n *yaml.Node) (*yaml.Node, error) {
 	switch n.Kind {
 	case yaml.AliasNode:
 		if n.Alias == nil {
-			return nil, fmt.Errorf("line %d: alias to an unknown anchor", n.Line)
+			return nil, &expandError{n.Line, n.Column, "alias to an unknown anchor"}
 		}
 		if x.active[n.Alias] {
-			return nil, fmt.Errorf("line %d: alias *%s refers to itself", n.Line, n.Value)
+			return nil, &expandError{n.Line, n.Column, fmt.Sprintf("alias *%s refers to itself", n.Value)}
 		}
 		if x.active == nil {
 			x.active = make(map[*yaml.Node]bool)
@@ -144,7 +157,7 @@ func (x *expander) expandMapping(n *yaml.Node) (*yaml.Node, error) {
 					return nil, err
 				}
 				if e.Kind != yaml.MappingNode {
-					return nil, fmt.Errorf("line %d: the merge key << needs a mapping or a list of mappings", k.Line)
+					return nil, &expandError{k.Line, k.Column, "the merge key << needs a mapping or a list of mappings"}
 				}
 				merged = append(merged, e)
 			}

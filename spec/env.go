@@ -51,7 +51,11 @@ func parseDotenv(data string, lookup lookupFunc) (vars []envVar, unset []string,
 			}
 			continue
 		}
+		spaced := strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, "\t")
 		rest = strings.TrimLeft(rest, " \t")
+		if spaced && strings.HasPrefix(rest, "#") {
+			rest = "" // KEY= # comment
+		}
 		var value string
 		switch {
 		case strings.HasPrefix(rest, "'") || strings.HasPrefix(rest, `"`):

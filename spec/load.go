@@ -134,9 +134,9 @@ func Load(opts LoadOptions) (*Project, error) {
 			l.decodeProject(p, root)
 		}
 	}
+	l.sortByPosition(files)
 	p.Warnings = l.warnings
 	if len(l.problems) > 0 {
-		l.sortProblems(files)
 		return p, &ValidationError{Problems: l.problems}
 	}
 	if err := p.selectServices(opts.Profiles, opts.Services); err != nil {
@@ -145,28 +145,31 @@ func Load(opts LoadOptions) (*Project, error) {
 	return p, nil
 }
 
-// sortProblems orders problems by file (in load order), line and column.
-func (l *loader) sortProblems(files []string) {
+// sortByPosition orders problems and warnings by file (in load order), line and column.
+func (l *loader) sortByPosition(files []string) {
 	rank := map[string]int{}
 	for i, f := range files {
 		rank[f] = i + 1
 	}
-	fileRank := func(f string) int {
-		if r, ok := rank[f]; ok {
-			return r
+	less := func(a, b Position) bool {
+		ra, ok := rank[a.File]
+		if !ok {
+			ra = len(files) + 1 // env files and extended files come after the stack files
 		}
-		return len(files) + 1 // env files and extended files come after the stack files
-	}
-	sort.SliceStable(l.problems, func(i, j int) bool {
-		a, b := l.problems[i].Pos, l.problems[j].Pos
-		if ra, rb := fileRank(a.File), fileRank(b.File); ra != rb {
+		rb, ok := rank[b.File]
+		if !ok {
+			rb = len(files) + 1
+		}
+		if ra != rb {
 			return ra < rb
 		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}
 		return a.Column < b.Column
-	})
+	}
+	sort.SliceStable(l.problems, func(i, j int) bool { return less(l.problems[i].Pos, l.problems[j].Pos) })
+	sort.SliceStable(l.warnings, func(i, j int) bool { return less(l.warnings[i].Pos, l.warnings[j].Pos) })
 }
 
 // findFiles resolves the -f list, or searches the default names.

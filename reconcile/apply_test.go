@@ -155,7 +155,9 @@ func (m *memDriver) Wait(_ context.Context, id string, cond Condition) error {
 	return nil
 }
 
-func (m *memDriver) ContainerName(service string, n int) string { return fmt.Sprintf("p-%s-%d", service, n) }
+func (m *memDriver) ContainerName(service string, n int) string {
+	return fmt.Sprintf("p-%s-%d", service, n)
+}
 
 // observe builds the Observed state from the driver, as reconcile.Observe does from the store.
 func (m *memDriver) observe() *Observed {

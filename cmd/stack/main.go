@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	goruntime "runtime"
+
+	"github.com/stackhq/stack/network"
 )
 
 // The main goroutine stays on the main OS thread for the life of the process. Joining a
@@ -18,6 +20,9 @@ import (
 func init() { goruntime.LockOSThread() }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
+		os.Exit(runDNSRole(os.Args[2:]))
+	}
 	err := newRootCmd().Execute()
 	os.Exit(exitCode(err))
 }

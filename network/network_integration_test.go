@@ -352,6 +352,15 @@ func TestPublishedPortsAndNAT(t *testing.T) {
 			t.Errorf("outbound: %q, %v", out, err)
 		}
 	}
+	// A container of another network reaches the published port through the host address.
+	_, err = m.Ensure(ctx, Config{Name: "pub2"})
+	must(t, err)
+	nsOther := testutil.NewNetns(t)
+	_, err = m.Connect(ctx, "pub2", "other", nsOther, ConnectOptions{})
+	must(t, err)
+	if out, err := fetch(t, nsOther, netip.AddrPortFrom(hostAddr, tcpPort).String()); err != nil || !strings.HasPrefix(out, "web from") {
+		t.Errorf("other network via the host address: %q, %v", out, err)
+	}
 	t.Run("plain host", checkPublished)
 	t.Run("docker-like FORWARD drop policy", func(t *testing.T) {
 		if !dockerLikeForwardDrop(t) {
@@ -384,6 +393,7 @@ func TestPublishedPortsAndNAT(t *testing.T) {
 		t.Fatal("port still published after Unpublish")
 	}
 	must(t, m.Disconnect(ctx, "pub", "web"))
+	must(t, m.Disconnect(ctx, "pub2", "other"))
 }
 
 // dockerLikeForwardDrop installs what Docker leaves on a host (iptables-nft's ip filter

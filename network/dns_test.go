@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +177,17 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestResolvConf(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "resolv.conf")
+	writeFile(t, f, "nameserver 192.0.2.53\nsearch corp.example\noptions ndots:2\n")
+	got, err := ResolvConf([]netip.Addr{ma("10.89.0.1"), ma("10.89.1.1")}, f)
+	want := "# written by stack: the DNS servers of the container's networks\nnameserver 10.89.0.1\nnameserver 10.89.1.1\nsearch corp.example\noptions ndots:2\n"
+	if err != nil || string(got) != want {
+		t.Fatalf("ResolvConf = %q, %v\nwant %q", got, err, want)
+	}
+	if got, err := ResolvConf([]netip.Addr{ma("10.89.0.1")}, filepath.Join(t.TempDir(), "none")); err != nil || !strings.HasSuffix(string(got), "nameserver 10.89.0.1\n") {
+		t.Fatalf("without a host resolv.conf: %q, %v", got, err)
+	}
 }

@@ -26,8 +26,11 @@ const DNSRole = "dns"
 // The DNS server of a network runs detached (own session, reparented when the command that
 // started it exits) and is found again through <rundir>/networks/<name>.dns.pid, which holds
 // "<pid> <start time>": a pid alone is not proof (pids are reused), the start time from
-// /proc/<pid>/stat is. Startup is synchronous: the child reports on fd 3 once its sockets
-// are bound, or why they could not be, so Connect returns only when names resolve.
+// /proc/<pid>/stat is. The server writes that file itself, once its sockets are bound, then
+// reports on fd 3 (or says why it could not bind), so Connect returns only when names
+// resolve, and a server whose starter was killed is still recorded. It also exits by itself
+// when its network's state file disappears: nothing can leave it running after its network
+// is gone, whatever crashed in between.
 
 func (m *Manager) dnsPidFile(network string) string {
 	return filepath.Join(m.runDir, network+".dns.pid")
@@ -50,7 +53,7 @@ func (m *Manager) ensureDNS(n *Network) error {
 		return fmt.Errorf("start dns server of %s: %w", n.Name, err)
 	}
 	defer logFile.Close()
-	cmd := exec.Command(m.Exe, DNSRole, m.st.networkPath(n.Name), n.Gateway.String())
+	cmd := exec.Command(m.Exe, DNSRole, m.st.networkPath(n.Name), n.Gateway.String(), pidFile)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -70,13 +73,21 @@ func (m *Manager) ensureDNS(n *Network) error {
 		}
 		return fmt.Errorf("start dns server of %s on %s:53: %s", n.Name, n.Gateway, got)
 	}
-	start, err := procStartTime(cmd.Process.Pid)
-	if err == nil {
-		err = os.WriteFile(pidFile, fmt.Appendf(nil, "%d %d\n", cmd.Process.Pid, start), 0o600)
-	}
+	return nil
+}
+
+// writePidFile records the calling process in file as "<pid> <start time>".
+func writePidFile(file string) error {
+	start, err := procStartTime(os.Getpid())
 	if err != nil {
-		_ = cmd.Process.Kill()
-		return fmt.Errorf("record dns server of %s: %w", n.Name, err)
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", os.Getpid(), start), 0o600); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil
 }
@@ -154,11 +165,12 @@ func processRunning(pid int) bool {
 	return err == nil && len(f) > 0 && f[0] != "Z"
 }
 
-// DNSMain is the DNS server role: args are the network's state file and the gateway address
-// to listen on. It reports readiness on fd 3 when present, and serves until SIGTERM.
+// DNSMain is the DNS server role: args are the network's state file, the gateway address to
+// listen on and the pid file to write. It reports readiness on fd 3 when present, and serves
+// until SIGTERM or until the state file is gone.
 func DNSMain(args []string) error {
-	if len(args) != 2 {
-		return fmt.Errorf("usage: stack %s STATE-FILE ADDRESS: %w", DNSRole, ErrInvalid)
+	if len(args) != 3 {
+		return fmt.Errorf("usage: stack %s STATE-FILE ADDRESS PID-FILE: %w", DNSRole, ErrInvalid)
 	}
 	gw, err := netip.ParseAddr(args[1])
 	if err != nil {
@@ -184,5 +196,23 @@ func DNSMain(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return NewDNSServer(args[0], upstreams).Serve(ctx, net.JoinHostPort(gw.String(), "53"), ready)
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(args[0]); errors.Is(err, os.ErrNotExist) {
+				stop()
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+	pidFile := args[2]
+	err = NewDNSServer(args[0], upstreams).Serve(ctx, net.JoinHostPort(gw.String(), "53"), func(err error) {
+		if err == nil {
+			err = writePidFile(pidFile)
+		}
+		ready(err)
+	})
+	if pid, ok := aliveFromPidFile(pidFile); ok && pid == os.Getpid() {
+		_ = os.Remove(pidFile)
+	}
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
@@ -37,7 +38,39 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if root := os.Getenv("STACK_TEST_CRASH_ROOT"); root != "" {
+		crashHelper(root, os.Getenv("STACK_TEST_CRASH_NETNS"))
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
+}
+
+// crashHelper creates, connects, publishes and tears down in a loop until it is killed.
+func crashHelper(root, ns string) {
+	ctx := context.Background()
+	m, err := Open(root, filepath.Join(root, "run"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	for i := 0; ; i++ {
+		id := "c" + strconv.Itoa(i)
+		if _, err := m.Ensure(ctx, Config{Name: "crash", AutoRemove: true}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		e, err := m.Connect(ctx, "crash", id, ns, ConnectOptions{Aliases: []string{"svc"}})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		if _, err := m.Publish(ctx, id, e.IP, []Port{{ContainerPort: 80}}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return
+		}
+		_ = m.Unpublish(ctx, id)
+		_ = m.Disconnect(ctx, "crash", id)
+	}
 }
 
 // newManager returns a Manager on a temp root and checks, when the test ends, that removing
@@ -514,4 +547,59 @@ func TestSweepAfterCrash(t *testing.T) {
 		t.Errorf("ports of a dead container survived: %v", p)
 	}
 	must(t, m.Disconnect(ctx, "kept", "alive"))
+}
+
+// TestKillMidCreate kills (SIGKILL) a process that creates networks, endpoints and published
+// ports, at different moments; Sweep then leaves nothing behind.
+func TestKillMidCreate(t *testing.T) {
+	m := newManager(t)
+	root := filepath.Dir(m.st.dir)
+	exe, err := os.Executable()
+	must(t, err)
+	for _, delay := range []time.Duration{2, 5, 10, 20, 40, 80, 160} {
+		ns := testutil.NewNetns(t) // a fresh namespace each time: a killed Connect may leave an interface in it
+		cmd := exec.Command(exe, "-test.run=^$")
+		cmd.Env = append(os.Environ(), "STACK_TEST_CRASH_ROOT="+root, "STACK_TEST_CRASH_NETNS="+ns)
+		must(t, cmd.Start())
+		time.Sleep(delay * time.Millisecond) // the kill lands at a different step each time
+		must(t, cmd.Process.Kill())
+		_ = cmd.Wait()
+	}
+	ctx := context.Background()
+	must(t, m.Sweep(ctx, func(string) bool { return false }))
+	assertClean(t, m)
+	// A DNS server whose starter died before it recorded itself exits once its network's
+	// state is gone.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left := dnsProcesses(t, m.st.dir)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dns servers still running: %v", left)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// dnsProcesses returns the pids of DNS servers serving a state file under dir.
+func dnsProcesses(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) > 2 && args[1] == DNSRole && strings.HasPrefix(args[2], dir+"/") {
+			pid := strings.Split(f, "/")[2]
+			if p, _ := strconv.Atoi(pid); processRunning(p) {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
 }

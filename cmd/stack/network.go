@@ -153,6 +153,9 @@ func newNetworkRmCmd() *cobra.Command {
 		Short:   "Remove networks no container is connected to",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sweepStores(cmd.Context()); err != nil {
+				return err
+			}
 			m, err := openNetworks()
 			if err != nil {
 				return err
@@ -174,6 +177,9 @@ func newNetworkPruneCmd() *cobra.Command {
 		Short: "Remove every network no container is connected to",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sweepStores(cmd.Context()); err != nil {
+				return err
+			}
 			m, err := openNetworks()
 			if err != nil {
 				return err

@@ -37,6 +37,8 @@ func newRootCmd() *cobra.Command {
 
 	root.AddCommand(
 		newVersionCmd(),
+		newContainerCmd(),
+		newImageCmd(),
 		newNetworkCmd(),
 		newVolumeCmd(),
 	)

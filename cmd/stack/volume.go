@@ -120,6 +120,9 @@ func newVolumeRmCmd() *cobra.Command {
 		Short:   "Remove volumes and their data (refused while a container uses one)",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sweepStores(cmd.Context()); err != nil {
+				return err
+			}
 			s, err := volume.Open(global.root)
 			if err != nil {
 				return err
@@ -142,6 +145,9 @@ func newVolumePruneCmd() *cobra.Command {
 		Short: "Remove unused anonymous volumes (with --all, unused named ones too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sweepStores(cmd.Context()); err != nil {
+				return err
+			}
 			s, err := volume.Open(global.root)
 			if err != nil {
 				return err

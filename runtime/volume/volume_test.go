@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/stackhq/stack/runtime"
 )
 
 func TestParseVolumeFlag(t *testing.T) {
@@ -197,28 +199,41 @@ func TestReleaseRemovesAnonymousWithV(t *testing.T) {
 	}
 }
 
-func TestResolvePopulatesOnce(t *testing.T) {
+func TestResolveAndFill(t *testing.T) {
 	s, err := Open(t.TempDir())
 	must(t, err)
-	img := t.TempDir()
+	img := t.TempDir() // the container's mounted rootfs
 	must(t, os.MkdirAll(filepath.Join(img, "var/lib/app/sub"), 0o750))
 	must(t, os.WriteFile(filepath.Join(img, "var/lib/app/sub/seed"), []byte("from image"), 0o640))
 	must(t, os.Symlink("sub/seed", filepath.Join(img, "var/lib/app/link")))
+	must(t, os.MkdirAll(filepath.Join(img, "skip"), 0o755))
+	must(t, os.WriteFile(filepath.Join(img, "skip/f"), []byte("x"), 0o644))
 	must(t, os.Symlink("../../../../../../etc", filepath.Join(img, "evil")))
 	bindDir := filepath.Join(t.TempDir(), "created")
 
 	mounts := []Mount{
 		{Type: TypeVolume, Source: "appdata", Target: "/var/lib/app"},
+		{Type: TypeVolume, Target: "/skip", NoCopy: true},
 		{Type: TypeBind, Source: bindDir, Target: "/b", CreateHostPath: true, ReadOnly: true},
 		{Type: TypeTmpfs, Target: "/t", TmpfsSize: 1 << 20},
 	}
-	got, err := s.Resolve("c1", mounts, img, nil)
+	got, names, err := s.Resolve(mounts, nil)
 	must(t, err)
 	v, _ := s.Get("appdata")
-	want := []Mount{{Type: TypeBind, Source: v.Mountpoint, Target: "/var/lib/app"}, mounts[1], mounts[2]}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("Resolve = %+v\nwant %+v", got, want)
+	anon, _ := s.Get(names[1])
+	want := []runtime.Mount{
+		{Type: TypeBind, Source: v.Mountpoint, Target: "/var/lib/app"},
+		{Type: TypeBind, Source: anon.Mountpoint, Target: "/skip"},
+		{Type: TypeBind, Source: bindDir, Target: "/b", ReadOnly: true},
+		{Type: TypeTmpfs, Target: "/t", TmpfsSize: 1 << 20},
 	}
+	if !reflect.DeepEqual(got, want) || len(names) != 2 || names[0] != "appdata" {
+		t.Fatalf("Resolve = %+v, %v\nwant %+v", got, names, want)
+	}
+	if _, err := os.Stat(bindDir); err != nil {
+		t.Fatalf("bind source not created: %v", err)
+	}
+	must(t, s.Fill(img, got))
 	if b, err := os.ReadFile(filepath.Join(v.Mountpoint, "sub/seed")); err != nil || string(b) != "from image" {
 		t.Fatalf("volume not filled: %q, %v", b, err)
 	}
@@ -228,28 +243,39 @@ func TestResolvePopulatesOnce(t *testing.T) {
 	if l, err := os.Readlink(filepath.Join(v.Mountpoint, "link")); err != nil || l != "sub/seed" {
 		t.Fatalf("symlink not kept: %q, %v", l, err)
 	}
-	if _, err := os.Stat(bindDir); err != nil {
-		t.Fatalf("bind source not created: %v", err)
+	if ents, _ := os.ReadDir(anon.Mountpoint); len(ents) != 0 {
+		t.Fatalf("nocopy volume was filled: %v", ents)
 	}
 
 	// Data written by the container survives, and is never overwritten by the image again.
 	must(t, os.Remove(filepath.Join(v.Mountpoint, "sub/seed")))
-	must(t, s.Release("c1", true))
-	_, err = s.Resolve("c2", mounts[:1], img, nil)
-	must(t, err)
+	must(t, s.Fill(img, got))
 	if _, err := os.Stat(filepath.Join(v.Mountpoint, "sub/seed")); !os.IsNotExist(err) {
 		t.Fatalf("volume filled a second time: %v", err)
 	}
 
-	// A target reached through a symlink that points outside the image is refused, and the
-	// anonymous volume made for it is gone again.
-	_, err = s.Resolve("c3", []Mount{{Type: TypeVolume, Target: "/evil/x"}}, img, nil)
-	if !errors.Is(err, ErrEscape) {
+	// A target reached through a symlink that points outside the image is refused.
+	got, names, err = s.Resolve([]Mount{{Type: TypeVolume, Target: "/evil/x"}}, nil)
+	must(t, err)
+	if err := s.Fill(img, got); !errors.Is(err, ErrEscape) {
 		t.Fatalf("escaping volume target: %v, want ErrEscape", err)
 	}
-	vols, _ := s.List()
-	if len(vols) != 1 {
-		t.Fatalf("volumes after a refused container: %v", vols)
+	// The container is never created: its anonymous volume goes again.
+	must(t, s.Forget(names))
+	if _, err := s.Get(names[0]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Forget left %s: %v", names[0], err)
+	}
+}
+
+func TestResolveRefusesMissingBind(t *testing.T) {
+	s, err := Open(t.TempDir())
+	must(t, err)
+	_, _, err = s.Resolve([]Mount{{Type: TypeVolume, Target: "/a"}, {Type: TypeBind, Source: "/does/not/exist", Target: "/b"}}, nil)
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("missing --mount bind source: %v", err)
+	}
+	if vols, _ := s.List(); len(vols) != 0 {
+		t.Fatalf("anonymous volume left after a failed Resolve: %v", vols)
 	}
 }
 

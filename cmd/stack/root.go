@@ -38,7 +38,10 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(),
 		newConfigCmd(),
+		newContainerCmd(),
 		newImageCmd(),
+		newNetworkCmd(),
+		newVolumeCmd(),
 	)
 	return root
 }

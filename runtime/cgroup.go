@@ -132,15 +132,36 @@ func loadCgroup(id string) (*cgroup, error) {
 	return &cgroup{id: id, v1: cg}, nil
 }
 
-func (c *cgroup) add(pid int) error {
-	var err error
-	if c.v2 != nil {
-		err = c.v2.AddProc(uint64(pid))
-	} else {
-		err = c.v1.Add(cgroup1.Process{Pid: pid})
+// addProcess moves pid into the container's cgroup (every v1 hierarchy, or the v2 group).
+// It writes the cgroup.procs files directly rather than loading the cgroup through the
+// library, which parses the mount table: the monitor calls it, and the monitor stays small.
+func addProcess(id string, pid int) error {
+	procs := []string{filepath.Join(cgroupMountpoint, cgroupParent, id, "cgroup.procs")}
+	if !unified() {
+		procs = procs[:0]
+		ents, err := os.ReadDir(cgroupMountpoint)
+		if err != nil {
+			return fmt.Errorf("add pid %d to cgroup %s: %w", pid, id, err)
+		}
+		for _, e := range ents {
+			if e.IsDir() { // co-mounted controllers appear once as a directory, else as links
+				procs = append(procs, filepath.Join(cgroupMountpoint, e.Name(), cgroupParent, id, "cgroup.procs"))
+			}
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("add pid %d to cgroup %s: %w", pid, c.id, err)
+	n := 0
+	for _, p := range procs {
+		err := os.WriteFile(p, []byte(strconv.Itoa(pid)), 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a hierarchy the container has no group in (e.g. the unified one here)
+		}
+		if err != nil {
+			return fmt.Errorf("add pid %d to cgroup %s: %w", pid, p, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("add pid %d to cgroup %s: no cgroup found", pid, id)
 	}
 	return nil
 }
@@ -276,10 +297,10 @@ func (c *cgroup) delete() error {
 }
 
 // oomKills returns how many processes the kernel's OOM killer killed in this cgroup.
-func (c *cgroup) oomKills() uint64 {
-	file, key := filepath.Join(cgroupMountpoint, "memory", cgroupParent, c.id, "memory.oom_control"), "oom_kill"
-	if c.v2 != nil {
-		file = filepath.Join(cgroupMountpoint, cgroupParent, c.id, "memory.events")
+func oomKills(id string) uint64 {
+	file, key := filepath.Join(cgroupMountpoint, "memory", cgroupParent, id, "memory.oom_control"), "oom_kill"
+	if unified() {
+		file = filepath.Join(cgroupMountpoint, cgroupParent, id, "memory.events")
 	}
 	f, err := os.Open(file)
 	if err != nil {

@@ -592,6 +592,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{"stack", "monitor", c.dir, m.run},
+		Env:         append(os.Environ(), monitorEnv...),
 		ExtraFiles:  []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,7 @@ var monitorEnv = []string{"GOMAXPROCS=1"}
 // unmounts the rootfs and removes the cgroup (auto-removing the container with --rm).
 type monitor struct {
 	dir, run string
+	hooks    Hooks
 	cfg      initConfig
 	c        *Container
 	log      *logWriter
@@ -61,12 +63,12 @@ type monitor struct {
 
 // runMonitor is the "monitor" role. It keeps its footprint small (see monitorEnv): no
 // goroutine pools, and nothing initialised that supervision does not use.
-func runMonitor(dir, run string) {
+func runMonitor(dir, run string, hooks Hooks) {
 	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
 	// must not expose /proc/PID/exe (the host binary) to the container.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	report := os.NewFile(monitorReportFd, "report")
-	m := &monitor{dir: dir, run: run, report: report, wake: make(chan os.Signal, 1)}
+	m := &monitor{dir: dir, run: run, hooks: hooks, report: report, wake: make(chan os.Signal, 1)}
 	signal.Notify(m.wake, unix.SIGUSR1)
 	signal.Ignore(unix.SIGPIPE, unix.SIGHUP, unix.SIGINT, unix.SIGTERM)
 	err := m.init()
@@ -275,18 +277,39 @@ func (m *monitor) startOnce() (*started, error) {
 	}
 	startErr := make(chan error, 1)
 	waited := make(chan exitResult, 1)
+	if unified() {
+		cgDir, err := os.Open(filepath.Join(cgroupMountpoint, cgroupParent, m.c.ID))
+		if err != nil {
+			closeChildEnds()
+			return nil, fmt.Errorf("open cgroup: %w", err)
+		}
+		defer cgDir.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cgDir.Fd())
+	}
 	go func() {
 		goruntime.LockOSThread() // never unlocked: this thread carries the netns and PDEATHSIG
 		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
 			startErr <- fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
 			return
 		}
-		if err := cmd.Start(); err != nil {
+		// Init is born in the container's cgroup: v2 by CLONE_INTO_CGROUP, v1 because this
+		// thread joins for the clone (and leaves right after) — nothing to migrate later.
+		leave := func() {}
+		if !unified() {
+			var err error
+			if leave, err = joinThread(m.c.ID); err != nil {
+				startErr <- err
+				return
+			}
+		}
+		err := cmd.Start()
+		leave()
+		if err != nil {
 			startErr <- fmt.Errorf("start init: %w", err)
 			return
 		}
 		startErr <- nil
-		err := cmd.Wait()
+		err = cmd.Wait()
 		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -312,10 +335,6 @@ func (m *monitor) startOnce() (*started, error) {
 		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
 	}
 	oom := oomKills(m.c.ID)
-	if err := addProcess(m.c.ID, pid); err != nil {
-		kill()
-		return nil, err
-	}
 	if _, err := goW.Write([]byte{1}); err != nil {
 		kill()
 		return nil, fmt.Errorf("release init: %w", err)
@@ -465,6 +484,10 @@ func (m *monitor) finish(cause error) {
 		}
 	})
 	if m.c.Spec.AutoRemove {
+		if m.hooks.Release != nil {
+			root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
+			_ = m.hooks.Release(context.Background(), root, m.c)
+		}
 		_ = removeStore(m.c)
 	}
 }

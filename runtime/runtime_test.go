@@ -175,19 +175,19 @@ func TestLogWriterAndFollow(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if err := followLogs(context.Background(), path, LogOptions{Tail: -1}, &out, &errOut, func() bool { return false }); err != nil {
+	if err := followLogs(context.Background(), path, LogOptions{Tail: -1}, &out, &errOut, nil, func() bool { return false }); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "a\n\"quoted\" \x01 \uFFFD\nno newline" || errOut.String() != "err\n" {
 		t.Errorf("stdout %q stderr %q", out.String(), errOut.String())
 	}
 	out.Reset()
-	followLogs(context.Background(), path, LogOptions{Tail: 1}, &out, &out, func() bool { return false })
+	followLogs(context.Background(), path, LogOptions{Tail: 1}, &out, &out, nil, func() bool { return false })
 	if out.String() != "err\n" {
 		t.Errorf("tail 1: %q", out.String())
 	}
 	out.Reset()
-	followLogs(context.Background(), path, LogOptions{Tail: -1, Since: time.Now().Add(time.Hour)}, &out, &out, func() bool { return false })
+	followLogs(context.Background(), path, LogOptions{Tail: -1, Since: time.Now().Add(time.Hour)}, &out, &out, nil, func() bool { return false })
 	if out.Len() != 0 {
 		t.Errorf("since the future: %q", out.String())
 	}

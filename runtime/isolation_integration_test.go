@@ -100,6 +100,13 @@ func TestSecurityDefaults(t *testing.T) {
 			t.Errorf("/dev lacks %s: %s", d, lines[4])
 		}
 	}
+	// The seccomp filter, not capabilities, refuses unshare: user namespaces need no
+	// capability, and with seccomp=unconfined the same call works.
+	_, out = runOutput(t, m, nil, "sh", "-c", `unshare -U true; echo unshare=$?`)
+	_, out2 := runOutput(t, m, func(s *Spec) { s.SecurityOpt = []string{"seccomp=unconfined"} }, "sh", "-c", `unshare -U true; echo unshare=$?`)
+	if !strings.Contains(out, "unshare=1") || !strings.Contains(out2, "unshare=0") {
+		t.Errorf("seccomp: default %q, unconfined %q", out, out2)
+	}
 	// cap_add/cap_drop, no-new-privileges, seccomp=unconfined, privileged.
 	_, out = runOutput(t, m, func(s *Spec) {
 		s.CapDrop = []string{"ALL"}

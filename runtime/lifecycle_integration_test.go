@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -275,7 +276,16 @@ func TestMonitorKilled(t *testing.T) {
 		return err == nil && got.State.Status == StatusExited
 	})
 	waitFor(t, "PID 1 gone", 5*time.Second, func() bool { return !processAlive(c.State.Pid, c.State.PidStart) })
-	// The next command cleans up the mounts and the cgroup; the container can start again.
+	// The next command (here a listing) cleans up the mounts and the cgroup.
+	if _, err := m.List(ListOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Get(c.ID)
+	if got.State.Mounted {
+		t.Errorf("still marked mounted after ls")
+	}
+	assertNoLeftovers(t, got, false)
+	// It can start again.
 	if err := m.Start(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -283,8 +293,29 @@ func TestMonitorKilled(t *testing.T) {
 	if err := m.Stop(ctx, c.ID, &zero); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := m.Get(c.ID)
+	got, _ = m.Get(c.ID)
 	assertNoLeftovers(t, got, false)
+}
+
+func TestResourceLimitsApplied(t *testing.T) {
+	m := newTestManager(t)
+	c := startDetached(t, m, func(s *Spec) { s.CPUs = 0.5; s.Memory = 64 << 20; s.PidsLimit = 33 }, "sleep", "60")
+	want := map[string]string{"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000", "memory.limit_in_bytes": "67108864", "pids.max": "33"}
+	files := map[string]string{"cpu.cfs_quota_us": "cpu", "cpu.cfs_period_us": "cpu", "memory.limit_in_bytes": "memory", "pids.max": "pids"}
+	if unified() {
+		want = map[string]string{"cpu.max": "50000 100000", "memory.max": "67108864", "pids.max": "33"}
+		files = map[string]string{"cpu.max": "", "memory.max": "", "pids.max": ""}
+	}
+	for f, v := range want {
+		data, err := os.ReadFile(filepath.Join(cgroupMountpoint, files[f], cgroupParent, c.ID, f))
+		if err != nil || strings.TrimSpace(string(data)) != v {
+			t.Errorf("%s = %q (%v), want %q", f, data, err, v)
+		}
+	}
+	st, err := m.Stats(c.ID)
+	if err != nil || st.MemoryLimit != 64<<20 || st.Pids == 0 {
+		t.Errorf("stats %+v %v", st, err)
+	}
 }
 
 func TestRestartPolicy(t *testing.T) {

@@ -126,6 +126,9 @@ func (m *Manager) List(opts ListOptions) ([]*Container, error) {
 			}
 			return nil, err
 		}
+		if !c.Running() && c.State.Mounted {
+			c.tryReap() // its monitor died: clean up now, unless someone holds the lock
+		}
 		if !opts.All && !c.Running() {
 			continue
 		}
@@ -442,6 +445,22 @@ func (m *Manager) lock(idOrName string) (*Container, func(), error) {
 		return nil, nil, err
 	}
 	return c, unlock, nil
+}
+
+// tryReap reaps the container if its lock is free at once (List must not block).
+func (c *Container) tryReap() {
+	fd, err := unix.Open(filepath.Join(c.dir, "lock"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return
+	}
+	if cur, err := loadContainer(c.dir, c.run); err == nil {
+		_ = cur.reap()
+		c.State = cur.State
+	}
 }
 
 // reap cleans up after a monitor that died without doing it (killed, or the host went down):

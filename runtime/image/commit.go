@@ -1,0 +1,113 @@
+package image
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// beginWrite marks a write (pull, import, load, create) in progress until the returned lock
+// is released: garbage collection waits for it, so blobs and layers stored but not yet
+// referenced by an image record are never collected.
+func (s *Store) beginWrite() (*fileLock, error) { return s.lock("gc", false) }
+
+// putBlob stores data as a blob (if not already there) and returns its digest.
+func (s *Store) putBlob(data []byte) (v1.Hash, error) {
+	h, _, err := v1.SHA256(bytes.NewReader(data))
+	if err != nil {
+		return h, err
+	}
+	if exists(s.blobPath(h)) {
+		return h, nil
+	}
+	if err := writeFileAtomic(s.blobPath(h), data); err != nil {
+		return h, fmt.Errorf("store blob %s: %w", h, err)
+	}
+	return h, nil
+}
+
+// commitImage stores the config and manifest blobs, writes the image record and points refs
+// (canonical tags and digest references) at the image. A tag that named another image moves
+// to this one; the other image stays, untagged, as Docker does.
+func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string) (*Image, error) {
+	id, err := s.putBlob(rawConfig)
+	if err != nil {
+		return nil, err
+	}
+	mh, err := s.putBlob(rawManifest)
+	if err != nil {
+		return nil, err
+	}
+	l, err := s.lock("store", true)
+	if err != nil {
+		return nil, err
+	}
+	defer l.unlock()
+	var rec record
+	if err := readJSON(s.recordPath(id), &rec); err != nil {
+		if !os.IsNotExist(err) {
+			return nil, fmt.Errorf("read image record %s: %w", id, err)
+		}
+		rec = record{ID: id.String(), Manifest: mh, Added: time.Now().UTC()}
+		if err := writeJSONAtomic(s.recordPath(id), rec); err != nil {
+			return nil, err
+		}
+	}
+	all, err := s.readRefs()
+	if err != nil {
+		return nil, err
+	}
+	changed := false
+	for _, r := range refs {
+		if all[r] != id.String() {
+			all[r] = id.String()
+			changed = true
+		}
+	}
+	if changed {
+		if err := writeJSONAtomic(s.refsPath(), all); err != nil {
+			return nil, err
+		}
+	}
+	return s.load(id, all)
+}
+
+// canonicalRefs parses and normalizes references (tags); a bare name gets ":latest".
+func canonicalRefs(tags []string) ([]string, error) {
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		r, err := ParseReference(t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, canonical(r))
+	}
+	return out, nil
+}
+
+// manifestFor builds a Docker schema 2 (or OCI, when oci is set) manifest for a config and
+// layers.
+func manifestFor(rawConfig []byte, layers []v1.Descriptor, oci bool) ([]byte, error) {
+	cfgHash, cfgSize, err := v1.SHA256(bytes.NewReader(rawConfig))
+	if err != nil {
+		return nil, err
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.DockerManifestSchema2,
+		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: cfgSize, Digest: cfgHash},
+		Layers:        layers,
+	}
+	if oci {
+		m.MediaType, m.Config.MediaType = types.OCIManifestSchema1, types.OCIConfigJSON
+	}
+	if m.Layers == nil {
+		m.Layers = []v1.Descriptor{}
+	}
+	return json.Marshal(m)
+}

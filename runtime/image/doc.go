@@ -1,0 +1,35 @@
+// Package image is stack's image store: content-addressed blobs, layers unpacked once into
+// directories usable as overlayfs lower layers, references (tags and digests), and the ways
+// images arrive and leave (pull, import, load, save, create).
+//
+// # Layout
+//
+// Under the store root (<stack root>/images):
+//
+//	blobs/sha256/<hex>       content-addressed blobs: configs, manifests, compressed layers
+//	layers/<chain-hex>/      one unpacked layer, keyed by its chain ID:
+//	    diff/                the layer's files (an overlayfs lowerdir)
+//	    layer.json           DiffID, ChainID, unpacked size
+//	images/<id-hex>.json     one image: manifest digest and the blob of each layer
+//	repositories.json        references (tags and digests) → image ID
+//	locks/                   flock files, one per blob and per layer being written
+//	tmp/                     work in progress; emptied of stale entries on Open
+//	empty/                   an empty directory, the lowerdir of an image with no layers
+//
+// # Atomic writes and locking
+//
+// Nothing half-written is ever visible under a final name. A blob is written to tmp/,
+// its digest verified while it streams, then renamed to blobs/sha256/<hex>. A layer is
+// unpacked into tmp/, its DiffID verified against the uncompressed stream, layer.json written
+// inside it, and the whole directory renamed to layers/<chain-hex>. Image records and
+// repositories.json are written with CreateTemp + Rename.
+//
+// Two processes that store the same blob or layer at the same time serialize on
+// locks/blob-<hex> or locks/layer-<chain-hex> (flock, released when the process dies): the
+// second finds the content in place once it holds the lock and uses it. Image records,
+// references and garbage collection are serialized by the store lock (locks/store), held only
+// for those short metadata updates, never while downloading or unpacking. Garbage collection
+// takes each blob or layer lock before deleting, so it never removes content that a running
+// pull has just stored but not yet referenced: pulls hold the store lock while they commit the
+// image record, and collection only removes what no record references while it holds it.
+package image

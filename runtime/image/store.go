@@ -1,0 +1,433 @@
+package image
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+)
+
+// Store is the image store under one directory (<stack root>/images). It is safe for use
+// by several goroutines and several processes at once (see the package comment).
+type Store struct {
+	root string
+}
+
+// Image is one stored image: its config as the registry or archive gave it, its references
+// and its unpacked layers.
+type Image struct {
+	ID          string        // "sha256:<hex>", the digest of the config blob (Docker's image ID)
+	RepoTags    []string      // normalized: "docker.io/library/busybox:latest", "localhost/x:1"
+	RepoDigests []string      // "docker.io/library/busybox@sha256:…" (manifest digests)
+	Config      v1.ConfigFile // the image config: Env, Cmd, Entrypoint, History, RootFS.DiffIDs…
+	Layers      []Layer       // base first
+	Size        int64         // sum of unpacked layer sizes
+	Manifest    v1.Hash       // digest of the stored manifest
+	Added       time.Time     // when the image was stored
+
+	emptyDir string // the store's empty directory, the lowerdir of an image without layers
+}
+
+// Layer is one unpacked layer of an image.
+type Layer struct {
+	DiffID  v1.Hash // digest of the uncompressed layer tar
+	ChainID v1.Hash // identity of this layer on top of its parents (the store key)
+	Blob    v1.Hash // digest of the stored (compressed) layer blob
+	Dir     string  // the unpacked files, usable as an overlayfs lowerdir
+	Size    int64   // unpacked size in bytes
+}
+
+// record is what images/<id-hex>.json holds.
+type record struct {
+	ID       string    `json:"id"`
+	Manifest v1.Hash   `json:"manifest"`
+	Added    time.Time `json:"added"`
+}
+
+// layerMeta is what layers/<chain-hex>/layer.json holds.
+type layerMeta struct {
+	DiffID  v1.Hash `json:"diffID"`
+	ChainID v1.Hash `json:"chainID"`
+	Size    int64   `json:"size"`
+}
+
+// Open opens (creating if needed) the image store at root, normally <stack root>/images,
+// and removes work left in tmp/ by processes that died.
+func Open(root string) (*Store, error) {
+	s := &Store{root: filepath.Clean(root)}
+	for _, d := range []string{"blobs/sha256", "layers", "images", "locks", "tmp", "empty"} {
+		if err := os.MkdirAll(filepath.Join(s.root, d), 0o700); err != nil {
+			return nil, fmt.Errorf("open image store: %w", err)
+		}
+	}
+	// The empty lowerdir must be readable by container processes of any user.
+	if err := os.Chmod(filepath.Join(s.root, "empty"), 0o755); err != nil {
+		return nil, fmt.Errorf("open image store: %w", err)
+	}
+	s.cleanTmp()
+	return s, nil
+}
+
+// Root returns the store directory.
+func (s *Store) Root() string { return s.root }
+
+// cleanTmp removes entries of tmp/ older than an hour: an hour-old temp entry belongs to a
+// process that died (live ones are touched as they are written), and a fresh one may be a
+// concurrent pull's work in progress.
+func (s *Store) cleanTmp() {
+	entries, err := os.ReadDir(filepath.Join(s.root, "tmp"))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err == nil && time.Since(info.ModTime()) > time.Hour {
+			os.RemoveAll(filepath.Join(s.root, "tmp", e.Name()))
+		}
+	}
+}
+
+func (s *Store) blobPath(h v1.Hash) string {
+	return filepath.Join(s.root, "blobs", h.Algorithm, h.Hex)
+}
+
+func (s *Store) layerPath(chain v1.Hash) string {
+	return filepath.Join(s.root, "layers", chain.Hex)
+}
+
+func (s *Store) recordPath(id v1.Hash) string {
+	return filepath.Join(s.root, "images", id.Hex+".json")
+}
+
+func (s *Store) refsPath() string { return filepath.Join(s.root, "repositories.json") }
+
+// Get finds an image by name[:tag], name@sha256:<hex>, full ID ("sha256:<hex>" or "<hex>")
+// or a unique ID prefix of at least 12 hex digits. The error wraps ErrNotFound or
+// ErrAmbiguous.
+func (s *Store) Get(ref string) (*Image, error) {
+	id, err := s.resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.readRefs()
+	if err != nil {
+		return nil, err
+	}
+	return s.load(id, refs)
+}
+
+// resolve turns a reference or ID into an image ID.
+func (s *Store) resolve(ref string) (v1.Hash, error) {
+	if h, ok := parseID(ref); ok {
+		if _, err := os.Stat(s.recordPath(h)); err == nil {
+			return h, nil
+		}
+		return v1.Hash{}, fmt.Errorf("get image %s: %w", ref, ErrNotFound)
+	}
+	refs, err := s.readRefs()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if r, perr := ParseReference(ref); perr == nil {
+		if id, ok := refs[canonical(r)]; ok {
+			return v1.NewHash(id)
+		}
+	}
+	if isHex(ref) && len(ref) >= 12 {
+		return s.resolvePrefix(ref)
+	}
+	return v1.Hash{}, fmt.Errorf("get image %s: %w", ref, ErrNotFound)
+}
+
+func (s *Store) resolvePrefix(prefix string) (v1.Hash, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	var found []v1.Hash
+	for _, id := range ids {
+		if strings.HasPrefix(id.Hex, prefix) {
+			found = append(found, id)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return v1.Hash{}, fmt.Errorf("get image %s: %w", prefix, ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return v1.Hash{}, fmt.Errorf("get image %s: %w", prefix, ErrAmbiguous)
+}
+
+// parseID accepts "sha256:<64 hex>" and "<64 hex>".
+func parseID(s string) (v1.Hash, bool) {
+	hexPart := strings.TrimPrefix(s, "sha256:")
+	if len(hexPart) != 64 || !isHex(hexPart) {
+		return v1.Hash{}, false
+	}
+	return v1.Hash{Algorithm: "sha256", Hex: hexPart}, true
+}
+
+func isHex(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// List returns every stored image, newest first.
+func (s *Store) List() ([]*Image, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, err
+	}
+	refs, err := s.readRefs()
+	if err != nil {
+		return nil, err
+	}
+	imgs := make([]*Image, 0, len(ids))
+	for _, id := range ids {
+		img, err := s.load(id, refs)
+		if errors.Is(err, ErrNotFound) {
+			continue // removed while listing
+		}
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
+	}
+	sort.SliceStable(imgs, func(i, j int) bool {
+		if !imgs[i].Config.Created.Time.Equal(imgs[j].Config.Created.Time) {
+			return imgs[i].Config.Created.Time.After(imgs[j].Config.Created.Time)
+		}
+		return imgs[i].ID < imgs[j].ID
+	})
+	return imgs, nil
+}
+
+// ids lists the image records.
+func (s *Store) ids() ([]v1.Hash, error) {
+	entries, err := os.ReadDir(filepath.Join(s.root, "images"))
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	var ids []v1.Hash
+	for _, e := range entries {
+		if h, ok := parseID(strings.TrimSuffix(e.Name(), ".json")); ok && strings.HasSuffix(e.Name(), ".json") {
+			ids = append(ids, h)
+		}
+	}
+	return ids, nil
+}
+
+// load reads one image: its record, manifest, config and layer metadata.
+func (s *Store) load(id v1.Hash, refs map[string]string) (*Image, error) {
+	var rec record
+	if err := readJSON(s.recordPath(id), &rec); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("get image %s: %w", id, ErrNotFound)
+		}
+		return nil, fmt.Errorf("read image record %s: %w", id, err)
+	}
+	m, err := s.readManifest(rec.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	var cfg v1.ConfigFile
+	if err := readJSON(s.blobPath(id), &cfg); err != nil {
+		return nil, fmt.Errorf("read image config %s: %w", id, err)
+	}
+	if len(m.Layers) != len(cfg.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("read image %s: manifest has %d layers, config %d diff IDs", id, len(m.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	img := &Image{ID: id.String(), Config: cfg, Manifest: rec.Manifest, Added: rec.Added, emptyDir: filepath.Join(s.root, "empty")}
+	for i, chain := range ChainIDs(cfg.RootFS.DiffIDs) {
+		var meta layerMeta
+		if err := readJSON(filepath.Join(s.layerPath(chain), "layer.json"), &meta); err != nil {
+			return nil, fmt.Errorf("read layer %s of image %s: %w", chain, id, err)
+		}
+		img.Layers = append(img.Layers, Layer{
+			DiffID:  cfg.RootFS.DiffIDs[i],
+			ChainID: chain,
+			Blob:    m.Layers[i].Digest,
+			Dir:     filepath.Join(s.layerPath(chain), "diff"),
+			Size:    meta.Size,
+		})
+		img.Size += meta.Size
+	}
+	for ref, target := range refs {
+		if target != img.ID {
+			continue
+		}
+		if strings.Contains(ref, "@") {
+			img.RepoDigests = append(img.RepoDigests, ref)
+		} else {
+			img.RepoTags = append(img.RepoTags, ref)
+		}
+	}
+	sort.Strings(img.RepoTags)
+	sort.Strings(img.RepoDigests)
+	return img, nil
+}
+
+func (s *Store) readManifest(h v1.Hash) (*v1.Manifest, error) {
+	f, err := os.Open(s.blobPath(h))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", h, err)
+	}
+	defer f.Close()
+	m, err := v1.ParseManifest(f)
+	if err != nil {
+		return nil, fmt.Errorf("parse manifest %s: %w", h, err)
+	}
+	return m, nil
+}
+
+// LowerDirs returns the layer directories in overlayfs lowerdir order, top layer first. An
+// image without layers returns the store's one empty directory, since overlayfs needs at
+// least one lower directory.
+func (img *Image) LowerDirs() []string {
+	if len(img.Layers) == 0 {
+		return []string{img.emptyDir}
+	}
+	dirs := make([]string, len(img.Layers))
+	for i, l := range img.Layers {
+		dirs[len(img.Layers)-1-i] = l.Dir
+	}
+	return dirs
+}
+
+// ShortID is the first 12 hex digits of the ID, as image listings print it.
+func (img *Image) ShortID() string {
+	h := strings.TrimPrefix(img.ID, "sha256:")
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+// ChainIDs computes the chain ID of each layer: ChainID(L0) = DiffID(L0) and
+// ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)), as the OCI image spec defines.
+func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
+	out := make([]v1.Hash, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		h, _, _ := v1.SHA256(strings.NewReader(out[i-1].String() + " " + d.String()))
+		out[i] = h
+	}
+	return out
+}
+
+// readRefs reads repositories.json: canonical reference → image ID.
+func (s *Store) readRefs() (map[string]string, error) {
+	refs := map[string]string{}
+	if err := readJSON(s.refsPath(), &refs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read references: %w", err)
+	}
+	return refs, nil
+}
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temp file in the same directory, synced and
+// renamed into place, so readers see the old or the new content, never a part.
+func writeFileAtomic(path string, data []byte) (retErr error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if retErr != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("rename %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return writeFileAtomic(path, data)
+}
+
+// fileLock is a held flock on a file under locks/.
+type fileLock struct{ f *os.File }
+
+// lock takes the flock named name under locks/, exclusive or shared, waiting for it.
+func (s *Store) lock(name string, exclusive bool) (*fileLock, error) {
+	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", name, err)
+	}
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
+	}
+	return &fileLock{f: f}, nil
+}
+
+func (l *fileLock) unlock() {
+	if l != nil {
+		l.f.Close() // closing the descriptor releases the flock
+	}
+}
+
+// tempDir creates a fresh directory under tmp/ for work in progress.
+func (s *Store) tempDir(prefix string) (string, error) {
+	dir, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), prefix+"-")
+	if err != nil {
+		return "", fmt.Errorf("create temp dir: %w", err)
+	}
+	return dir, nil
+}

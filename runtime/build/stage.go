@@ -30,7 +30,6 @@ type state struct {
 	cfg    v1.Config
 	args   map[string]string // ARGs declared in this stage, with values
 	cmdSet bool              // CMD was set in this stage (ENTRYPOINT keeps it)
-	ran    bool              // some step of this stage missed the cache
 	step   int
 	total  int
 }
@@ -49,13 +48,21 @@ func (st *state) setImage(img *image.Image) {
 
 // lookup resolves a variable for substitution: ENV of the stage wins over its ARGs.
 func (st *state) lookup(name string) (string, bool) {
+	if v, ok := st.lookupEnv(name); ok {
+		return v, true
+	}
+	v, ok := st.args[name]
+	return v, ok
+}
+
+// lookupEnv finds a variable in the config's Env.
+func (st *state) lookupEnv(name string) (string, bool) {
 	for i := len(st.cfg.Env) - 1; i >= 0; i-- {
 		if k, v, _ := strings.Cut(st.cfg.Env[i], "="); k == name {
 			return v, true
 		}
 	}
-	v, ok := st.args[name]
-	return v, ok
+	return "", false
 }
 
 // shell is the SHELL in effect.
@@ -85,30 +92,29 @@ func (b *builder) runStage(s *stage) error {
 		return err
 	}
 	nodes := s.nodes
-	log := b.prog.step(fmt.Sprintf("[%s1/?] FROM %s", s.label(b.multi), base))
-	if err := b.from(st, base); err != nil {
-		log.fail(err)
-		return b.lineErr(s.from, err)
-	}
-	if len(st.cfg.OnBuild) > 0 {
+	fromErr := b.from(st, base)
+	if fromErr == nil && len(st.cfg.OnBuild) > 0 {
 		triggers, err := Parse(strings.NewReader(strings.Join(st.cfg.OnBuild, "\n")))
 		if err != nil {
-			log.fail(err)
-			return b.lineErr(s.from, fmt.Errorf("ONBUILD trigger of %s: %w", base, err))
+			fromErr = fmt.Errorf("ONBUILD trigger of %s: %w", base, err)
+		} else {
+			for _, t := range triggers.Nodes {
+				t.StartLine = s.from.StartLine
+			}
+			nodes = append(triggers.Nodes, nodes...)
+			st.cfg.OnBuild = nil
 		}
-		for _, t := range triggers.Nodes {
-			t.StartLine = s.from.StartLine
-		}
-		nodes = append(triggers.Nodes, nodes...)
-		st.cfg.OnBuild = nil
 	}
-	labels := b.opts.Labels
-	if s.needed && b.isTarget(s) && len(labels) > 0 {
-		nodes = append(nodes, labelNode(labels, s))
+	if b.isTarget(s) && len(b.opts.Labels) > 0 {
+		nodes = append(nodes, labelNode(b.opts.Labels, s))
 	}
 	st.total = len(nodes) + 1
 	st.step = 1
-	log.name = fmt.Sprintf("[%s1/%d] FROM %s", s.label(b.multi), st.total, base)
+	log := b.prog.step(fmt.Sprintf("[%s1/%d] FROM %s", s.label(b.multi), st.total, base))
+	if fromErr != nil {
+		log.fail(fromErr)
+		return b.lineErr(s.from, fromErr)
+	}
 	log.done()
 	for _, n := range nodes {
 		st.step++
@@ -171,13 +177,16 @@ func (b *builder) from(st *state, base string) error {
 	case dep != nil:
 		st.setImage(dep.result)
 	case base == "scratch":
-		st.cfg = v1.Config{Env: []string{defaultPath}}
 	default:
 		img, err := b.opts.Store.Get(base)
 		if err != nil {
 			return fmt.Errorf("base image %s: %w", base, err)
 		}
 		st.setImage(img)
+	}
+	if _, ok := st.lookupEnv("PATH"); !ok {
+		// as buildkit does, so RUN finds its commands in images that set no PATH
+		st.cfg.Env = append(st.cfg.Env[:len(st.cfg.Env):len(st.cfg.Env)], defaultPath)
 	}
 	return nil
 }
@@ -199,12 +208,8 @@ func (b *builder) dispatch(st *state, n *Node) error {
 		log.fail(err)
 		return err
 	}
-	if sp == nil { // ARG: state only
-		if st.ran {
-			log.done()
-		} else {
-			log.markCached()
-		}
+	if sp == nil { // ARG: build state only, nothing to cache
+		log.done()
 		return nil
 	}
 	if err := b.doStep(st, sp, log); err != nil {
@@ -240,7 +245,6 @@ func (b *builder) doStep(st *state, sp *step, log *stepLog) (retErr error) {
 			}
 		}
 	}
-	st.ran = true
 	var layer string
 	if sp.fs != nil {
 		var err error
@@ -656,6 +660,9 @@ func (b *builder) parseCopyFlags(st *state, n *Node) (copyFlags, error) {
 	var cf copyFlags
 	for _, fl := range n.Flags {
 		name, raw, ok := strings.Cut(fl, "=")
+		if name != "--chown" && name != "--chmod" && (name != "--from" || n.Cmd != "copy") {
+			return cf, fmt.Errorf("%s flag %s: %w", strings.ToUpper(n.Cmd), name, ErrUnsupported)
+		}
 		if !ok {
 			return cf, fmt.Errorf("%s flag %s needs a value: %w", strings.ToUpper(n.Cmd), name, ErrSyntax)
 		}
@@ -677,8 +684,6 @@ func (b *builder) parseCopyFlags(st *state, n *Node) (copyFlags, error) {
 			mode |= modeBits(int64(m))
 			cf.chmod = &mode
 			cf.chmodText = v
-		default:
-			return cf, fmt.Errorf("%s flag %s: %w", strings.ToUpper(n.Cmd), name, ErrUnsupported)
 		}
 	}
 	return cf, nil

@@ -1,0 +1,367 @@
+//go:build integration
+
+package build
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stackhq/stack/internal/testutil"
+	"github.com/stackhq/stack/runtime/image"
+)
+
+// fixture is a store root with busybox imported, and a build context directory.
+type fixture struct {
+	root  string
+	store *image.Store
+	dir   string
+}
+
+func newFixture(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	testutil.RequireRoot(t)
+	root := testutil.TempRoot(t)
+	store, err := image.Open(filepath.Join(root, "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Import(context.Background(), bytes.NewReader(testutil.BusyboxTar(t)), "busybox:latest", nil); err != nil {
+		t.Fatalf("import busybox: %v", err)
+	}
+	f := &fixture{root: root, store: store, dir: t.TempDir()}
+	f.write(t, files)
+	t.Cleanup(func() { assertNoScratch(t, root) })
+	return f
+}
+
+func (f *fixture) write(t *testing.T, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(f.dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// build runs a build with plain progress and returns the image and the output.
+func (f *fixture) build(t *testing.T, opts Options) (*image.Image, string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	opts.Root, opts.Store, opts.ContextDir = f.root, f.store, f.dir
+	opts.Progress, opts.Mode = &out, ProgressPlain
+	img, err := Build(context.Background(), opts)
+	t.Logf("build output:\n%s", out.String())
+	return img, out.String(), err
+}
+
+func (f *fixture) mustBuild(t *testing.T, opts Options) (*image.Image, string) {
+	t.Helper()
+	img, out, err := f.build(t, opts)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	return img, out
+}
+
+// imageFile finds p in the image's layers, top first (tests do not delete files).
+func imageFile(t *testing.T, img *image.Image, p string) (os.FileInfo, string, bool) {
+	t.Helper()
+	for _, dir := range img.LowerDirs() {
+		hp := filepath.Join(dir, p)
+		fi, err := os.Lstat(hp)
+		if err != nil {
+			continue
+		}
+		content := ""
+		if fi.Mode().IsRegular() {
+			b, err := os.ReadFile(hp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			content = string(b)
+		}
+		return fi, content, true
+	}
+	return nil, "", false
+}
+
+func mustFile(t *testing.T, img *image.Image, p, want string) os.FileInfo {
+	t.Helper()
+	fi, content, ok := imageFile(t, img, p)
+	if !ok {
+		t.Fatalf("%s missing from image", p)
+	}
+	if content != want {
+		t.Fatalf("%s = %q, want %q", p, content, want)
+	}
+	return fi
+}
+
+// assertNoScratch checks that no scratch overlay is left mounted or on disk.
+func assertNoScratch(t *testing.T, root string) {
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(mounts), root) {
+		t.Errorf("mounts left under %s", root)
+	}
+	if des, _ := os.ReadDir(filepath.Join(cacheDir(root), scratchDirName)); len(des) > 0 {
+		t.Errorf("scratch entries left: %d", len(des))
+	}
+}
+
+func TestBuildCopyLayersAndMetadata(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile": `ARG BASE=busybox
+FROM ${BASE} AS base
+ARG WHO=world
+ENV GREETING="hello ${WHO}" APPDIR=/srv/app
+WORKDIR $APPDIR
+COPY --chown=app:staff --chmod=0750 run.sh ./
+COPY conf/ conf/
+COPY *.txt notes/
+ADD files.tar /opt/
+COPY <<EOF /etc/motd
+greeting is $GREETING
+EOF
+LABEL org.example.who=$WHO
+EXPOSE 8080 53/udp
+USER app
+VOLUME /data
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --retries=2 CMD ["true"]
+ENTRYPOINT ["/bin/sh", "run.sh"]
+`,
+		"run.sh":      "echo run\n",
+		"conf/a.conf": "a\n",
+		"conf/b.conf": "b\n",
+		"one.txt":     "1\n",
+		"two.txt":     "2\n",
+	})
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	tw.WriteHeader(&tar.Header{Name: "pkg/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "pkg/x", Typeflag: tar.TypeReg, Mode: 0o600, Size: 2, Uid: 1000, Gid: 50})
+	tw.Write([]byte("x\n"))
+	tw.Close()
+	f.write(t, map[string]string{"files.tar": tb.String()})
+
+	img, _ := f.mustBuild(t, Options{Args: map[string]string{"WHO": "stack"}, Labels: map[string]string{"build": "test"}})
+	cfg := img.Config.Config
+	fi := mustFile(t, img, "/srv/app/run.sh", "echo run\n")
+	if fi.Mode().Perm() != 0o750 || ownerOf(fi) != [2]uint32{1000, 50} {
+		t.Errorf("run.sh mode %v owner %v", fi.Mode(), ownerOf(fi))
+	}
+	mustFile(t, img, "/srv/app/conf/a.conf", "a\n")
+	mustFile(t, img, "/srv/app/conf/b.conf", "b\n")
+	mustFile(t, img, "/srv/app/notes/one.txt", "1\n")
+	mustFile(t, img, "/srv/app/notes/two.txt", "2\n")
+	if fi := mustFile(t, img, "/opt/pkg/x", "x\n"); ownerOf(fi) != [2]uint32{1000, 50} || fi.Mode().Perm() != 0o600 {
+		t.Errorf("extracted file mode %v owner %v", fi.Mode(), ownerOf(fi))
+	}
+	mustFile(t, img, "/etc/motd", "greeting is hello stack\n")
+	if _, _, ok := imageFile(t, img, "/opt/files.tar"); ok {
+		t.Error("ADD copied the archive instead of extracting it")
+	}
+	wantEnv := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GREETING=hello stack", "APPDIR=/srv/app"}
+	if !reflect.DeepEqual(cfg.Env, wantEnv) {
+		t.Errorf("Env = %q, want %q", cfg.Env, wantEnv)
+	}
+	if cfg.WorkingDir != "/srv/app" || cfg.User != "app" || cfg.StopSignal != "SIGINT" {
+		t.Errorf("config: workdir %q user %q stopsignal %q", cfg.WorkingDir, cfg.User, cfg.StopSignal)
+	}
+	if cfg.Labels["org.example.who"] != "stack" || cfg.Labels["build"] != "test" {
+		t.Errorf("labels %v", cfg.Labels)
+	}
+	if _, ok := cfg.ExposedPorts["8080/tcp"]; !ok || len(cfg.ExposedPorts) != 2 {
+		t.Errorf("ports %v", cfg.ExposedPorts)
+	}
+	if _, ok := cfg.Volumes["/data"]; !ok {
+		t.Errorf("volumes %v", cfg.Volumes)
+	}
+	if cfg.Healthcheck == nil || !reflect.DeepEqual(cfg.Healthcheck.Test, []string{"CMD", "true"}) || cfg.Healthcheck.Retries != 2 {
+		t.Errorf("healthcheck %+v", cfg.Healthcheck)
+	}
+	if !reflect.DeepEqual(cfg.Entrypoint, []string{"/bin/sh", "run.sh"}) || cfg.Cmd != nil {
+		t.Errorf("entrypoint %q cmd %q", cfg.Entrypoint, cfg.Cmd)
+	}
+	// Layers: busybox + WORKDIR + 3 COPY + ADD + heredoc COPY; history has every step.
+	if got := len(img.Layers); got != 7 {
+		t.Errorf("layers = %d, want 7", got)
+	}
+	var empty, full int
+	for _, h := range img.Config.History[1:] {
+		if h.EmptyLayer {
+			empty++
+		} else {
+			full++
+		}
+	}
+	if full != 6 || empty != 9 {
+		t.Errorf("history: %d layer entries, %d empty, want 6 and 9", full, empty)
+	}
+}
+
+func ownerOf(fi os.FileInfo) [2]uint32 {
+	st := fi.Sys().(*syscall.Stat_t)
+	return [2]uint32{st.Uid, st.Gid}
+}
+
+func TestBuildCache(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile": "FROM busybox\nARG V=1\nCOPY a /a\nENV X=$V\nCOPY b /b\nCMD [\"cat\", \"/a\"]\n",
+		"a":          "a1",
+		"b":          "b1",
+	})
+	first, out := f.mustBuild(t, Options{})
+	if strings.Contains(out, "CACHED") {
+		t.Fatalf("first build used the cache:\n%s", out)
+	}
+	second, out := f.mustBuild(t, Options{})
+	if second.ID != first.ID {
+		t.Errorf("rebuild with nothing changed: %s, want %s", second.ID, first.ID)
+	}
+	if n := strings.Count(out, "CACHED"); n != 4 {
+		t.Errorf("rebuild: %d CACHED steps, want 4", n)
+	}
+	// Times do not matter: touch a copied file.
+	now := first.Added.Add(3600e9)
+	if err := os.Chtimes(filepath.Join(f.dir, "a"), now, now); err != nil {
+		t.Fatal(err)
+	}
+	if third, _ := f.mustBuild(t, Options{}); third.ID != first.ID {
+		t.Errorf("touching a file missed the cache")
+	}
+	// Changing b rebuilds from COPY b on; the steps before hit.
+	f.write(t, map[string]string{"b": "b2"})
+	changed, out := f.mustBuild(t, Options{})
+	if changed.ID == first.ID || strings.Count(out, "CACHED") != 2 {
+		t.Errorf("after changing b: same ID %v, CACHED %d (want 2)", changed.ID == first.ID, strings.Count(out, "CACHED"))
+	}
+	mustFile(t, changed, "/b", "b2")
+	// A build arg in effect is part of the key.
+	_, out = f.mustBuild(t, Options{Args: map[string]string{"V": "2"}})
+	if n := strings.Count(out, "CACHED"); n != 0 {
+		t.Errorf("changed build arg: %d CACHED, want 0", n)
+	}
+	// --no-cache runs everything.
+	_, out = f.mustBuild(t, Options{NoCache: true})
+	if strings.Contains(out, "CACHED") {
+		t.Errorf("--no-cache used the cache")
+	}
+	// PruneCache drops it: the next build misses.
+	if n, err := PruneCache(f.root); err != nil || n == 0 {
+		t.Fatalf("PruneCache = %d, %v", n, err)
+	}
+	_, out = f.mustBuild(t, Options{})
+	if n := strings.Count(out, "CACHED"); n != 0 {
+		t.Errorf("after prune: %d CACHED", n)
+	}
+}
+
+func TestBuildDockerignore(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile":       "FROM busybox\nCOPY . /ctx/\n",
+		".dockerignore":    "# comment\n*.log\nsecret/\n!keep.log\nnode_modules\n**/*.tmp\n",
+		"app.go":           "package main\n",
+		"debug.log":        "x",
+		"keep.log":         "k",
+		"secret/key":       "s",
+		"node_modules/m":   "m",
+		"sub/deep/x.tmp":   "t",
+		"sub/deep/y.txt":   "y",
+		"sub/node_modules": "kept: the pattern is anchored at the root",
+	})
+	img, _ := f.mustBuild(t, Options{})
+	for _, p := range []string{"app.go", "keep.log", "sub/deep/y.txt", "sub/node_modules", "Dockerfile", ".dockerignore"} {
+		if _, _, ok := imageFile(t, img, "/ctx/"+p); !ok {
+			t.Errorf("%s should be copied", p)
+		}
+	}
+	for _, p := range []string{"debug.log", "secret", "node_modules", "sub/deep/x.tmp"} {
+		if _, _, ok := imageFile(t, img, "/ctx/"+p); ok {
+			t.Errorf("%s should be ignored", p)
+		}
+	}
+	// An ignored file named directly is not in the context.
+	f.write(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY debug.log /\n"})
+	if _, _, err := f.build(t, Options{}); !errors.Is(err, ErrSourceNotFound) {
+		t.Errorf("COPY of an ignored file: %v", err)
+	}
+}
+
+func TestBuildMultiStageTarget(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile": `FROM busybox AS build
+COPY src /src
+FROM does-not-exist:never AS unused
+COPY src /x
+FROM scratch AS final
+COPY --from=build /src/hello.txt /hello.txt
+COPY --from=busybox /bin/busybox /bin/
+FROM build AS other
+COPY --from=0 /src /copy
+`,
+		"src/hello.txt": "hello\n",
+	})
+	img, out := f.mustBuild(t, Options{Target: "final"})
+	mustFile(t, img, "/hello.txt", "hello\n")
+	if _, _, ok := imageFile(t, img, "/bin/busybox"); !ok {
+		t.Error("COPY --from=image missing")
+	}
+	if strings.Contains(out, "does-not-exist") || strings.Contains(out, "[other") {
+		t.Errorf("unneeded stages were built:\n%s", out)
+	}
+	if len(img.Layers) != 2 {
+		t.Errorf("final image has %d layers, want 2", len(img.Layers))
+	}
+	other, _ := f.mustBuild(t, Options{Target: "other"})
+	mustFile(t, other, "/copy/hello.txt", "hello\n")
+	if _, _, err := f.build(t, Options{Target: "nope"}); !errors.Is(err, ErrUnknownStage) {
+		t.Errorf("unknown target: %v", err)
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	cases := map[string]struct {
+		dockerfile string
+		line       int
+		err        error
+	}{
+		"unknown instruction": {"FROM busybox\nFORM x\n", 2, ErrUnsupported},
+		"unsupported flag":    {"FROM busybox\nCOPY --link a /\n", 2, ErrUnsupported},
+		"add url":             {"FROM busybox\n\nADD https://example.com/x /x\n", 3, ErrUnsupported},
+		"missing source":      {"FROM busybox\nCOPY nothing /\n", 2, ErrSourceNotFound},
+		"outside context":     {"FROM busybox\nCOPY ../x /\n", 2, ErrOutsideContext},
+		"several to a file":   {"FROM busybox\nCOPY a b /dst\n", 2, ErrSyntax},
+		"unknown user":        {"FROM busybox\nCOPY --chown=ghost a /\n", 2, ErrUnknownUser},
+		"required arg":        {"FROM busybox\nARG V\nENV X=\"${V:?must be set}\"\n", 3, ErrBadVariable},
+		"base image missing":  {"FROM nothere:1\n", 1, image.ErrNotFound},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{"Dockerfile": c.dockerfile, "a": "a", "b": "b"})
+			_, _, err := f.build(t, Options{})
+			var le *LineError
+			if !errors.As(err, &le) || le.Line != c.line || !errors.Is(err, c.err) {
+				t.Fatalf("got %v, want Dockerfile:%d %v", err, c.line, c.err)
+			}
+			if !strings.HasPrefix(err.Error(), "Dockerfile:") {
+				t.Errorf("error %q does not start with Dockerfile:LINE", err)
+			}
+		})
+	}
+}

@@ -193,9 +193,9 @@ func (b *builder) from(st *state, base string) error {
 
 // step is what one instruction asks of the store.
 type step struct {
-	text   string                            // canonical instruction: cache key and created_by
-	digest string                            // content digest of copied files
-	config func(cfg *v1.Config)              // metadata change, nil for none
+	text   string                                      // canonical instruction: cache key and created_by
+	digest string                                      // content digest of copied files
+	config func(cfg *v1.Config)                        // metadata change, nil for none
 	fs     func(b *builder, st *state) (string, error) // writes a layer tar, returns its path ("" if unchanged)
 }
 

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/patternmatcher"
@@ -127,7 +128,7 @@ func (c *srcFS) sources(src string) ([]source, error) {
 			return nil, fmt.Errorf("resolve %s: %w", src, err)
 		}
 		fi, err := os.Stat(abs)
-		if errors.Is(err, fs.ErrNotExist) {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			continue
 		}
 		if err != nil {

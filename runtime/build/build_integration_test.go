@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -363,5 +364,37 @@ func TestBuildErrors(t *testing.T) {
 				t.Errorf("error %q does not start with Dockerfile:LINE", err)
 			}
 		})
+	}
+}
+
+// goServer builds a static HTTP server into dir/server: it answers "hello from <arg>" on
+// the address in $ADDR.
+func goServer(t *testing.T, dir string) {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "main.go")
+	prog := `package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+)
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "hello from %s", os.Args[1]) })
+	if err := http.ListenAndServe(os.Getenv("ADDR"), nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+`
+	if err := os.WriteFile(src, []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "server"), src)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 }

@@ -299,16 +299,12 @@ func (b *builder) finish(target *stage) (*image.Image, error) {
 	step := b.prog.step("exporting to image")
 	img := target.result
 	step.note("writing image %s done", img.ID)
-	if len(b.opts.Tags) > 0 {
-		tagged, err := b.opts.Store.Create(b.ctx, image.CreateOptions{Parent: img, Config: img.Config.Config, Tags: b.opts.Tags})
-		if err != nil {
+	for _, t := range b.opts.Tags {
+		if err := b.opts.Store.Tag(img.ID, t); err != nil {
 			step.fail(err)
-			return nil, fmt.Errorf("tag image: %w", err)
+			return nil, fmt.Errorf("tag %s: %w", t, err)
 		}
-		img = tagged
-		for _, t := range b.opts.Tags {
-			step.note("naming to %s done", t)
-		}
+		step.note("naming to %s done", t)
 	}
 	step.done()
 	return img, nil

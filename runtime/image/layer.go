@@ -56,47 +56,86 @@ func exists(p string) bool {
 
 // storeLayer stores a layer's blob and unpacked directory, reading its bytes once: the
 // stream is hashed (blob digest), decompressed, hashed again (DiffID) and unpacked in one
-// pass. When the digests are known in advance, the blob and layer locks are taken first and
-// work already done (by an earlier image or a concurrent process) is skipped; otherwise the
-// results are renamed into place under the locks, or dropped when another writer won.
+// pass. Locks are always taken in the order layer, then blob, so concurrent writers cannot
+// deadlock. When the DiffID is known in advance (from an image config), the layer lock is
+// taken first and work already done — by an earlier image or a concurrent process — is
+// skipped; otherwise the results are renamed into place under the locks, or dropped when
+// another writer got there first.
 func (s *Store) storeLayer(ctx context.Context, job layerJob) (storedLayer, error) {
 	res := storedLayer{DiffID: job.diffID, Blob: job.blob, MediaType: job.mediaType}
-	known := job.diffID != (v1.Hash{}) && job.blob != (v1.Hash{})
-	if known {
+	var held heldLocks
+	defer held.release()
+	if job.diffID != (v1.Hash{}) {
 		res.ChainID = chainOf(job.parent, job.diffID)
-		bl, err := s.lock("blob-"+job.blob.Hex, true)
-		if err != nil {
+		if err := held.take(s, "layer-"+res.ChainID.Hex); err != nil {
 			return res, err
 		}
-		defer bl.unlock()
-		ll, err := s.lock("layer-"+res.ChainID.Hex, true)
-		if err != nil {
-			return res, err
-		}
-		defer ll.unlock()
-		haveBlob, haveLayer := exists(s.blobPath(job.blob)), exists(s.layerPath(res.ChainID))
-		if haveBlob && haveLayer {
-			fi, err := os.Stat(s.blobPath(job.blob))
-			if err != nil {
-				return res, fmt.Errorf("stat blob %s: %w", job.blob, err)
+		haveLayer := exists(s.layerPath(res.ChainID))
+		if haveLayer && job.blob == (v1.Hash{}) {
+			// An uncompressed source (docker-save, import): reuse the blob the layer was
+			// first stored with.
+			var meta layerMeta
+			if err := readJSON(filepath.Join(s.layerPath(res.ChainID), "layer.json"), &meta); err != nil {
+				return res, fmt.Errorf("read layer %s: %w", res.ChainID, err)
 			}
-			res.BlobSize = fi.Size()
-			if job.progress != nil {
-				job.progress(fi.Size())
+			if meta.Blob != (v1.Hash{}) && exists(s.blobPath(meta.Blob)) {
+				job.blob, res.Blob, res.MediaType = meta.Blob, meta.Blob, meta.MediaType
 			}
-			return res, nil
 		}
-		if haveBlob {
-			// Only the directory is missing: unpack from the local blob, not the network.
-			job.open = func(context.Context) (io.ReadCloser, error) { return os.Open(s.blobPath(job.blob)) }
-			job.compressed = true
+		if job.blob != (v1.Hash{}) {
+			if err := held.take(s, "blob-"+job.blob.Hex); err != nil {
+				return res, err
+			}
+			haveBlob := exists(s.blobPath(job.blob))
+			if haveBlob && haveLayer {
+				fi, err := os.Stat(s.blobPath(job.blob))
+				if err != nil {
+					return res, fmt.Errorf("stat blob %s: %w", job.blob, err)
+				}
+				res.BlobSize = fi.Size()
+				return res, nil
+			}
+			if haveBlob {
+				// Only the directory is missing: unpack from the local blob, not the source.
+				job.open = func(context.Context) (io.ReadCloser, error) { return os.Open(s.blobPath(job.blob)) }
+				job.compressed = true
+			}
 		}
 	}
-	return s.streamLayer(ctx, job, res, known)
+	return s.streamLayer(ctx, job, res, &held)
+}
+
+// heldLocks are the flocks storeLayer holds, released together.
+type heldLocks struct {
+	names map[string]bool
+	locks []*fileLock
+}
+
+// take locks name unless already held.
+func (h *heldLocks) take(s *Store, name string) error {
+	if h.names[name] {
+		return nil
+	}
+	l, err := s.lock(name, true)
+	if err != nil {
+		return err
+	}
+	if h.names == nil {
+		h.names = map[string]bool{}
+	}
+	h.names[name] = true
+	h.locks = append(h.locks, l)
+	return nil
+}
+
+func (h *heldLocks) release() {
+	for i := len(h.locks) - 1; i >= 0; i-- {
+		h.locks[i].unlock()
+	}
 }
 
 // streamLayer reads the layer once into a temp blob and a temp directory and commits both.
-func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, locked bool) (storedLayer, error) {
+func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, held *heldLocks) (storedLayer, error) {
 	tmp, err := s.tempDir("layer")
 	if err != nil {
 		return res, err
@@ -137,9 +176,9 @@ func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, 
 	} else {
 		gz = gzip.NewWriter(blobCount)
 		tarStream = io.TeeReader(src, io.MultiWriter(diffHash, gz))
-		if res.MediaType == "" {
-			res.MediaType = types.DockerLayer
-		}
+	}
+	if res.MediaType == "" {
+		res.MediaType = types.DockerLayer
 	}
 	size, err := Unpack(tarStream, diffDir)
 	if err != nil {
@@ -177,17 +216,11 @@ func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, 
 	res.Blob, res.DiffID, res.BlobSize = gotBlob, gotDiff, blobCount.n
 	res.ChainID = chainOf(job.parent, gotDiff)
 
-	if !locked {
-		bl, err := s.lock("blob-"+res.Blob.Hex, true)
-		if err != nil {
-			return res, err
-		}
-		defer bl.unlock()
-		ll, err := s.lock("layer-"+res.ChainID.Hex, true)
-		if err != nil {
-			return res, err
-		}
-		defer ll.unlock()
+	if err := held.take(s, "layer-"+res.ChainID.Hex); err != nil {
+		return res, err
+	}
+	if err := held.take(s, "blob-"+res.Blob.Hex); err != nil {
+		return res, err
 	}
 	if !exists(s.blobPath(res.Blob)) {
 		if err := os.Rename(blobFile.Name(), s.blobPath(res.Blob)); err != nil {
@@ -195,7 +228,7 @@ func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, 
 		}
 	}
 	if !exists(s.layerPath(res.ChainID)) {
-		meta := layerMeta{DiffID: res.DiffID, ChainID: res.ChainID, Size: size}
+		meta := layerMeta{DiffID: res.DiffID, ChainID: res.ChainID, Size: size, Blob: res.Blob, MediaType: res.MediaType}
 		if err := writeJSONAtomic(filepath.Join(tmp, "layer.json"), meta); err != nil {
 			return res, err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,9 +55,11 @@ type record struct {
 
 // layerMeta is what layers/<chain-hex>/layer.json holds.
 type layerMeta struct {
-	DiffID  v1.Hash `json:"diffID"`
-	ChainID v1.Hash `json:"chainID"`
-	Size    int64   `json:"size"`
+	DiffID    v1.Hash         `json:"diffID"`
+	ChainID   v1.Hash         `json:"chainID"`
+	Size      int64           `json:"size"`
+	Blob      v1.Hash         `json:"blob"` // the blob it was first stored from
+	MediaType types.MediaType `json:"mediaType"`
 }
 
 // Open opens (creating if needed) the image store at root, normally <stack root>/images,

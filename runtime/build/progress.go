@@ -21,7 +21,8 @@ const (
 	//	#4 0.412 cc -o app main.c
 	//	#4 DONE 1.3s
 	ProgressPlain ProgressMode = "plain"
-	// ProgressTTY prints one line per finished step with its time, for terminals:
+	// ProgressTTY prints one line per finished step with its time, for terminals; command
+	// output is kept back and shown (its last lines) only when the step fails:
 	//	 => CACHED [2/5] COPY app /app          0.0s
 	//	 => [3/5] RUN make                      1.3s
 	ProgressTTY ProgressMode = "tty"
@@ -69,8 +70,13 @@ type stepLog struct {
 	name   string
 	start  time.Time
 	cached bool
-	buf    []byte // partial output line
+	buf    []byte   // partial output line
+	tail   []string // TTY: last output lines, shown if the step fails
+	notes  []string // TTY: details, shown under the step line
 }
+
+// tailLines is how many output lines of a failed step TTY mode shows.
+const tailLines = 10
 
 // step starts a step called name ("[2/5] COPY app /app").
 func (p *progress) step(name string) *stepLog {
@@ -103,7 +109,10 @@ func (s *stepLog) line(l string) {
 	case ProgressPlain:
 		s.p.printf("#%d %.3f %s\n", s.id, time.Since(s.start).Seconds(), l)
 	case ProgressTTY:
-		s.p.printf(" => => # %s\n", l)
+		s.tail = append(s.tail, l)
+		if len(s.tail) > tailLines {
+			s.tail = s.tail[1:]
+		}
 	}
 }
 
@@ -121,7 +130,7 @@ func (s *stepLog) note(format string, args ...any) {
 	case ProgressPlain:
 		s.p.printf("#%d %s\n", s.id, msg)
 	case ProgressTTY:
-		s.p.printf(" => => %s\n", msg)
+		s.notes = append(s.notes, msg)
 	}
 }
 
@@ -148,6 +157,9 @@ func (s *stepLog) done() {
 			name = "CACHED " + name
 		}
 		s.p.printf(" => %-60s %5.1fs\n", name, d)
+		for _, n := range s.notes {
+			s.p.printf(" => => %s\n", n)
+		}
 	}
 }
 
@@ -159,6 +171,10 @@ func (s *stepLog) fail(err error) {
 	case ProgressPlain:
 		s.p.printf("#%d ERROR: %s\n", s.id, msg)
 	case ProgressTTY:
-		s.p.printf(" => ERROR %s  %.1fs\n => => %s\n", s.name, time.Since(s.start).Seconds(), msg)
+		s.p.printf(" => ERROR %s  %.1fs\n", s.name, time.Since(s.start).Seconds())
+		for _, l := range s.tail {
+			s.p.printf(" => => # %s\n", l)
+		}
+		s.p.printf(" => => %s\n", msg)
 	}
 }

@@ -15,6 +15,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/stackhq/stack/internal/testutil"
 	"github.com/stackhq/stack/runtime/image"
 )
@@ -350,7 +353,7 @@ func TestBuildErrors(t *testing.T) {
 		"several to a file":   {"FROM busybox\nCOPY a b /dst\n", 2, ErrSyntax},
 		"unknown user":        {"FROM busybox\nCOPY --chown=ghost a /\n", 2, ErrUnknownUser},
 		"required arg":        {"FROM busybox\nARG V\nENV X=\"${V:?must be set}\"\n", 3, ErrBadVariable},
-		"base image missing":  {"FROM nothere:1\n", 1, image.ErrNotFound},
+		"base image missing":  {"FROM 127.0.0.1:1/nothere:1\n", 1, image.ErrNotFound},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -396,5 +399,28 @@ func main() {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-mod=mod")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
+// A base image missing from the store is pulled, as docker build does.
+func TestBuildPullsBase(t *testing.T) {
+	f := newFixture(t, map[string]string{"Dockerfile": "", "a": "a"})
+	addr := testutil.Registry(t)
+	ref := addr + "/base/busybox:1"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, testutil.BusyboxImage(t)); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	f.write(t, map[string]string{"Dockerfile": "FROM " + ref + "\nCOPY a /a\n"})
+	img, out := f.mustBuild(t, Options{})
+	if !strings.Contains(out, "pull "+ref) {
+		t.Errorf("no pull step in output")
+	}
+	mustFile(t, img, "/a", "a")
+	if _, _, ok := imageFile(t, img, "/bin/busybox"); !ok {
+		t.Error("base layer missing")
 	}
 }

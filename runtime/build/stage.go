@@ -178,9 +178,9 @@ func (b *builder) from(st *state, base string) error {
 		st.setImage(dep.result)
 	case base == "scratch":
 	default:
-		img, err := b.opts.Store.Get(base)
+		img, err := b.image(base)
 		if err != nil {
-			return fmt.Errorf("base image %s: %w", base, err)
+			return err
 		}
 		st.setImage(img)
 	}
@@ -189,6 +189,23 @@ func (b *builder) from(st *state, base string) error {
 		st.cfg.Env = append(st.cfg.Env[:len(st.cfg.Env):len(st.cfg.Env)], defaultPath)
 	}
 	return nil
+}
+
+// image returns a stored image, pulling it from its registry when the store lacks it, as
+// docker build does for FROM and COPY --from.
+func (b *builder) image(ref string) (*image.Image, error) {
+	img, err := b.opts.Store.Get(ref)
+	if err == nil || !errors.Is(err, image.ErrNotFound) {
+		return img, err
+	}
+	log := b.prog.step("[internal] pull " + ref)
+	img, perr := b.opts.Store.Pull(b.ctx, ref, image.PullOptions{})
+	if perr != nil {
+		log.fail(perr)
+		return nil, fmt.Errorf("image %s: %w (pull: %w)", ref, err, perr)
+	}
+	log.done()
+	return img, nil
 }
 
 // step is what one instruction asks of the store.
@@ -737,7 +754,7 @@ func (b *builder) planCopy(st *state, n *Node) (*step, error) {
 	if cf.from != "" {
 		if dep := b.stageByName(cf.from, st.s.index); dep != nil {
 			fromImg = dep.result
-		} else if fromImg, err = b.opts.Store.Get(cf.from); err != nil {
+		} else if fromImg, err = b.image(cf.from); err != nil {
 			return nil, fmt.Errorf("COPY --from=%s: %w", cf.from, err)
 		}
 		fmt.Fprintf(h, "from\x00%s\x00", fromImg.ID)

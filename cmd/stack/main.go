@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	goruntime "runtime"
+
+	"github.com/stackhq/stack/runtime"
 )
 
 // The main goroutine stays on the main OS thread for the life of the process. Joining a
@@ -18,6 +20,9 @@ import (
 func init() { goruntime.LockOSThread() }
 
 func main() {
+	// The runtime re-executes this binary for its internal roles (the per-container monitor,
+	// the container's init); they run and exit here, before cobra or anything else starts.
+	runtime.RunRole(os.Args)
 	err := newRootCmd().Execute()
 	os.Exit(exitCode(err))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/build"
 	"github.com/stackhq/stack/runtime/image"
 )
@@ -111,6 +112,10 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 	if err != nil {
 		return err
 	}
+	mgr, err := runtime.New(global.root)
+	if err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
@@ -118,6 +123,7 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 	img, err := build.Build(ctx, build.Options{
 		Root:       global.root,
 		Store:      store,
+		Runtime:    mgr,
 		ContextDir: dir,
 		Dockerfile: dockerfile,
 		Args:       args,

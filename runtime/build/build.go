@@ -25,6 +25,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/image"
 )
 
@@ -32,6 +33,8 @@ import (
 type Options struct {
 	Root       string            // store root: the cache lives in <Root>/build-cache
 	Store      *image.Store      // image store the base images come from and results go to
+	Runtime    *runtime.Manager  // runs RUN steps in containers; nil makes RUN an error
+	Network    string            // network RUN steps join (needs Runtime.Network); "": loopback only
 	ContextDir string            // build context
 	Dockerfile string            // path of the Dockerfile; "" is <ContextDir>/Dockerfile
 	Args       map[string]string // --build-arg values

@@ -7,25 +7,38 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sys/unix"
 
 	"github.com/stackhq/stack/internal/testutil"
+	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/image"
 )
+
+func TestMain(m *testing.M) {
+	runtime.RunRole(os.Args) // the runtime re-executes the test binary as monitor and init
+	os.Exit(m.Run())
+}
 
 // fixture is a store root with busybox imported, and a build context directory.
 type fixture struct {
 	root  string
 	store *image.Store
+	mgr   *runtime.Manager
 	dir   string
 }
 
@@ -40,9 +53,25 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 	if _, err := store.Import(context.Background(), bytes.NewReader(testutil.BusyboxTar(t)), "busybox:latest", nil); err != nil {
 		t.Fatalf("import busybox: %v", err)
 	}
-	f := &fixture{root: root, store: store, dir: t.TempDir()}
+	mgr, err := runtime.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{root: root, store: store, mgr: mgr, dir: t.TempDir()}
 	f.write(t, files)
-	t.Cleanup(func() { assertNoScratch(t, root) })
+	t.Cleanup(func() {
+		cs, err := mgr.List(runtime.ListOptions{All: true})
+		if err != nil {
+			t.Error(err)
+		}
+		for _, c := range cs {
+			if c.Spec.Labels["stack.build"] != "" {
+				t.Errorf("RUN container %s left behind", c.ID)
+			}
+			mgr.Remove(context.Background(), c.ID, runtime.RemoveOptions{Force: true})
+		}
+		assertNoScratch(t, root)
+	})
 	return f
 }
 
@@ -63,7 +92,7 @@ func (f *fixture) write(t *testing.T, files map[string]string) {
 func (f *fixture) build(t *testing.T, opts Options) (*image.Image, string, error) {
 	t.Helper()
 	var out bytes.Buffer
-	opts.Root, opts.Store, opts.ContextDir = f.root, f.store, f.dir
+	opts.Root, opts.Store, opts.Runtime, opts.ContextDir = f.root, f.store, f.mgr, f.dir
 	opts.Progress, opts.Mode = &out, ProgressPlain
 	img, err := Build(context.Background(), opts)
 	t.Logf("build output:\n%s", out.String())
@@ -381,7 +410,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 )
 
 func main() {
@@ -423,4 +451,245 @@ func TestBuildPullsBase(t *testing.T) {
 	if _, _, ok := imageFile(t, img, "/bin/busybox"); !ok {
 		t.Error("base layer missing")
 	}
+}
+
+// runImage runs a container of ref (spec's command overriding the image's) and returns
+// its output and exit code; the container is removed.
+func (f *fixture) runImage(t *testing.T, ref string, spec runtime.Spec) (string, int) {
+	t.Helper()
+	ctx := context.Background()
+	spec.Image = ref
+	c, err := f.mgr.Create(ctx, spec)
+	if err != nil {
+		t.Fatalf("create container of %s: %v", ref, err)
+	}
+	defer f.mgr.Remove(ctx, c.ID, runtime.RemoveOptions{Force: true})
+	// as run.go does: the runtime's 0700 upper dir would make / unreachable for USER runner
+	if err := os.Chmod(filepath.Join(c.Dir(), "upper"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wait, err := f.mgr.StartWait(ctx, c.ID)
+	if err != nil {
+		t.Fatalf("start container of %s: %v", ref, err)
+	}
+	code, err := wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := f.mgr.Logs(ctx, c.ID, runtime.LogOptions{Tail: -1}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+// A busybox multi-stage build: RUN in shell, exec and heredoc forms with ARG and ENV in
+// their environment, WORKDIR, USER, and ENTRYPOINT/CMD combinations checked by running
+// the results.
+func TestBuildRunMultiStage(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile": `FROM busybox AS builder
+ARG FLAVOR=plain
+ENV OUT=/out
+WORKDIR /work
+RUN mkdir -p $OUT && echo "flavor=$FLAVOR" > $OUT/flavor && pwd > $OUT/pwd
+RUN ["/bin/sh", "-c", "echo exec-form > /out/exec"]
+RUN <<EOF
+echo heredoc > /out/heredoc
+echo "out is $OUT" >> /out/heredoc
+EOF
+RUN rm /bin/vi && echo removed
+
+FROM busybox AS app
+COPY --from=builder /out /app/
+RUN echo 'runner:x:1234:1234::/home/runner:/bin/sh' >> /etc/passwd
+WORKDIR /app
+RUN id -u > /app/builder-uid
+USER runner
+RUN id -u > /tmp/runner-uid && touch /tmp/made-by-runner
+ENV GREETING=hi
+ENTRYPOINT ["/bin/sh", "-c", "echo \"$GREETING from $(id -u) in $(pwd): $0 $*\"; cat /app/flavor"]
+CMD ["default-arg"]
+
+FROM app AS shellentry
+ENTRYPOINT echo shell-form ignores CMD
+
+FROM app AS cmdonly
+ENTRYPOINT []
+CMD ["cat", "/app/heredoc"]
+`,
+	})
+	args := map[string]string{"FLAVOR": "spicy"}
+	img, out := f.mustBuild(t, Options{Target: "app", Tags: []string{"app:1"}, Args: args})
+	if !strings.Contains(out, "removed") {
+		t.Errorf("RUN output not streamed:\n%s", out)
+	}
+	mustFile(t, img, "/app/flavor", "flavor=spicy\n")
+	mustFile(t, img, "/app/pwd", "/work\n")
+	mustFile(t, img, "/app/exec", "exec-form\n")
+	mustFile(t, img, "/app/heredoc", "heredoc\nout is /out\n")
+	mustFile(t, img, "/app/builder-uid", "0\n")
+	mustFile(t, img, "/tmp/runner-uid", "1234\n")
+	if fi := mustFile(t, img, "/tmp/made-by-runner", ""); ownerOf(fi)[0] != 1234 {
+		t.Errorf("file made by USER runner owned by %v", ownerOf(fi))
+	}
+	// the runtime's mount points (/etc/hosts ...) are not part of the layers
+	for _, p := range []string{"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"} {
+		if _, _, ok := imageFile(t, img, p); ok {
+			t.Errorf("%s leaked into the image", p)
+		}
+	}
+	if env := strings.Join(img.Config.Config.Env, " "); strings.Contains(env, "FLAVOR") {
+		t.Errorf("ARG persisted in the image env: %q", env)
+	}
+
+	got, code := f.runImage(t, "app:1", runtime.Spec{})
+	if code != 0 || got != "hi from 1234 in /app: default-arg \nflavor=spicy\n" {
+		t.Errorf("app: exit %d, output %q", code, got)
+	}
+	got, _ = f.runImage(t, "app:1", runtime.Spec{Cmd: []string{"x", "y"}})
+	if !strings.HasPrefix(got, "hi from 1234 in /app: x y\n") {
+		t.Errorf("app with args: %q", got)
+	}
+
+	shellImg, _ := f.mustBuild(t, Options{Target: "shellentry", Tags: []string{"shellentry:1"}, Args: args})
+	if cfg := shellImg.Config.Config; cfg.Cmd != nil || !reflect.DeepEqual(cfg.Entrypoint, []string{"/bin/sh", "-c", "echo shell-form ignores CMD"}) {
+		t.Errorf("shell-form ENTRYPOINT: entrypoint %q cmd %q", cfg.Entrypoint, cfg.Cmd)
+	}
+	if got, _ := f.runImage(t, "shellentry:1", runtime.Spec{}); got != "shell-form ignores CMD\n" {
+		t.Errorf("shellentry: %q", got)
+	}
+	f.mustBuild(t, Options{Target: "cmdonly", Tags: []string{"cmdonly:1"}, Args: args})
+	if got, _ := f.runImage(t, "cmdonly:1", runtime.Spec{}); got != "heredoc\nout is /out\n" {
+		t.Errorf("cmdonly: %q", got)
+	}
+
+	// The whole build again: every step of every stage hits the cache.
+	again, out := f.mustBuild(t, Options{Target: "app", Args: args})
+	if again.ID != img.ID || strings.Count(out, "CACHED") != 15 {
+		t.Errorf("cached rebuild: ID %s want %s, %d CACHED (want 15)", again.ID, img.ID, strings.Count(out, "CACHED"))
+	}
+}
+
+// A failing RUN reports its exit code and output and leaves no image, container or mount.
+func TestBuildRunFails(t *testing.T) {
+	f := newFixture(t, map[string]string{"Dockerfile": "FROM busybox\nCOPY a /a\nRUN echo about to fail; echo oops >&2; exit 3\nCMD [\"true\"]\n", "a": "a"})
+	before, err := f.store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out, err := f.build(t, Options{Tags: []string{"never:1"}})
+	var re *RunError
+	if !errors.As(err, &re) || re.ExitCode != 3 || !errors.Is(err, ErrRunFailed) {
+		t.Fatalf("got %v, want a RunError with exit code 3", err)
+	}
+	if !strings.Contains(re.Output, "about to fail") || !strings.Contains(re.Output, "oops") {
+		t.Errorf("error output %q", re.Output)
+	}
+	var le *LineError
+	if !errors.As(err, &le) || le.Line != 3 {
+		t.Errorf("error line: %v", err)
+	}
+	if !strings.Contains(out, "ERROR") {
+		t.Errorf("no ERROR in progress:\n%s", out)
+	}
+	after, err := f.store.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// only the COPY step's image (complete, and cached) is new
+	if len(after) != len(before)+1 {
+		t.Errorf("images: %d before, %d after, want one more", len(before), len(after))
+	}
+	if _, err := f.store.Get("never:1"); !errors.Is(err, image.ErrNotFound) {
+		t.Errorf("failed build was tagged: %v", err)
+	}
+	// a command that does not exist exits 127, as in Docker
+	f.write(t, map[string]string{"Dockerfile": "FROM busybox\nRUN [\"/no/such/cmd\"]\n"})
+	if _, _, err := f.build(t, Options{}); !errors.As(err, &re) || re.ExitCode != 127 {
+		t.Errorf("missing command: %v", err)
+	}
+}
+
+// FROM scratch with a static Go HTTP server: built, run, and asked over HTTP.
+func TestBuildScratchGoServer(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile": "FROM scratch\nCOPY server /server\nENV ADDR=127.0.0.1:8080\nEXPOSE 8080\nENTRYPOINT [\"/server\"]\nCMD [\"scratch\"]\n",
+	})
+	goServer(t, f.dir)
+	img, _ := f.mustBuild(t, Options{Tags: []string{"server:1"}})
+	if len(img.Layers) != 1 {
+		t.Errorf("layers = %d, want 1", len(img.Layers))
+	}
+	want, err := os.ReadFile(filepath.Join(f.dir, "server"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi := mustFile(t, img, "/server", string(want)); fi.Mode().Perm()&0o111 == 0 {
+		t.Errorf("/server is not executable: %v", fi.Mode())
+	}
+	ctx := context.Background()
+	c, err := f.mgr.Create(ctx, runtime.Spec{Image: "server:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.mgr.Remove(ctx, c.ID, runtime.RemoveOptions{Force: true})
+	if err := f.mgr.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	// The container has only loopback: ask from inside its network namespace.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		body, err := httpGetInNetns(c.NetNSPath(), "127.0.0.1:8080")
+		if err == nil {
+			if body != "hello from scratch" {
+				t.Fatalf("body %q", body)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not answer: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// httpGetInNetns does GET http://addr/ from a thread inside the network namespace at
+// nsPath; the thread is discarded afterwards.
+func httpGetInNetns(nsPath, addr string) (string, error) {
+	type result struct {
+		body string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(conn, "GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+		resp, err := io.ReadAll(conn)
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		_, body, _ := strings.Cut(string(resp), "\r\n\r\n")
+		ch <- result{body: body}
+	}()
+	r := <-ch
+	return r.body, r.err
 }

@@ -210,10 +210,10 @@ func (b *builder) image(ref string) (*image.Image, error) {
 
 // step is what one instruction asks of the store.
 type step struct {
-	text   string                                      // canonical instruction: cache key and created_by
-	digest string                                      // content digest of copied files
-	config func(cfg *v1.Config)                        // metadata change, nil for none
-	fs     func(b *builder, st *state) (string, error) // writes a layer tar, returns its path ("" if unchanged)
+	text   string                                                    // canonical instruction: cache key and created_by
+	digest string                                                    // content digest of copied files
+	config func(cfg *v1.Config)                                      // metadata change, nil for none
+	fs     func(b *builder, st *state, log *stepLog) (string, error) // writes a layer tar, returns its path ("" if unchanged)
 }
 
 // dispatch runs one instruction.
@@ -265,7 +265,7 @@ func (b *builder) doStep(st *state, sp *step, log *stepLog) (retErr error) {
 	var layer string
 	if sp.fs != nil {
 		var err error
-		if layer, err = sp.fs(b, st); err != nil {
+		if layer, err = sp.fs(b, st, log); err != nil {
 			return err
 		}
 		if layer != "" {
@@ -492,7 +492,7 @@ func (b *builder) plan(st *state, n *Node) (*step, error) {
 		v = path.Clean(v)
 		user := st.cfg.User
 		return &step{text: "WORKDIR " + v, config: func(cfg *v1.Config) { cfg.WorkingDir = v },
-			fs: func(b *builder, st *state) (string, error) {
+			fs: func(b *builder, st *state, _ *stepLog) (string, error) {
 				return b.withScratch(st, func(rootfs string) error {
 					o := owner{}
 					if user != "" {
@@ -814,7 +814,7 @@ func (b *builder) planCopy(st *state, n *Node) (*step, error) {
 	}
 	text.WriteString(" " + strings.Join(srcs, " ") + " " + dest)
 	isAdd := n.Cmd == "add"
-	return &step{text: text.String(), digest: hex.EncodeToString(h.Sum(nil)), fs: func(b *builder, st *state) (string, error) {
+	return &step{text: text.String(), digest: hex.EncodeToString(h.Sum(nil)), fs: func(b *builder, st *state, _ *stepLog) (string, error) {
 		var src *srcFS
 		var fromFS *scratchFS
 		if fromImg != nil {

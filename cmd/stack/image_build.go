@@ -8,11 +8,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/build"
-	"github.com/stackhq/stack/runtime/image"
 )
 
 type imageBuildOptions struct {
@@ -53,14 +51,6 @@ image ID goes to standard output.`,
 	return cmd
 }
 
-// imageBuildGroup is the `image` verb group holding `build` until the image store's own
-// `stack image` group is merged; then newImageBuildCmd joins that group instead.
-func imageBuildGroup() *cobra.Command {
-	g := &cobra.Command{Use: "image", Short: "Manage images"}
-	g.AddCommand(newImageBuildCmd())
-	return g
-}
-
 func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 	mode := build.ProgressMode(o.progress)
 	switch {
@@ -68,7 +58,7 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 		mode = build.ProgressQuiet
 	case o.progress == "auto":
 		mode = build.ProgressPlain
-		if _, err := unix.IoctlGetTermios(int(os.Stderr.Fd()), unix.TCGETS); err == nil {
+		if isTerminal(os.Stderr) {
 			mode = build.ProgressTTY
 		}
 	default:
@@ -108,7 +98,7 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 		}
 		dockerfile = abs
 	}
-	store, err := image.Open(filepath.Join(global.root, "images"))
+	store, err := openImageStore()
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func newRootCmd() *cobra.Command {
 
 	root.AddCommand(
 		newVersionCmd(),
-		imageBuildGroup(),
+		newImageCmd(),
 		newContainerCmd(),
 	)
 	return root

@@ -123,7 +123,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	if err := s.pullLayers(ctx, img, m, cfg, opts); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
-	refs := []string{repoName(r.Context()) + "@" + desc.Digest.String()}
+	refs := []string{RepositoryName(r.Context()) + "@" + desc.Digest.String()}
 	if _, ok := r.(name.Tag); ok {
 		refs = append(refs, canonical(r))
 	}

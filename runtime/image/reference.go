@@ -26,13 +26,13 @@ func ParseReference(ref string) (name.Reference, error) {
 // stored names use "docker.io", as Docker and Podman print it.
 func canonical(r name.Reference) string {
 	if _, ok := r.(name.Digest); ok {
-		return repoName(r.Context()) + "@" + r.Identifier()
+		return RepositoryName(r.Context()) + "@" + r.Identifier()
 	}
-	return repoName(r.Context()) + ":" + r.Identifier()
+	return RepositoryName(r.Context()) + ":" + r.Identifier()
 }
 
 // repoName is the canonical repository of r: "docker.io/library/busybox".
-func repoName(r name.Repository) string {
+func RepositoryName(r name.Repository) string {
 	reg := r.RegistryStr()
 	if reg == name.DefaultRegistry {
 		reg = "docker.io"

@@ -275,6 +275,8 @@ func (s *Store) collect() (PruneReport, error) {
 		if err := os.RemoveAll(tmp); err != nil {
 			return rep, fmt.Errorf("remove layer %s: %w", e.Name(), err)
 		}
+		// No writer holds or waits for a lock now (they all hold the gc lock shared).
+		os.Remove(filepath.Join(s.root, "locks", "layer-"+e.Name()))
 		rep.Deleted = append(rep.Deleted, "sha256:"+e.Name())
 		rep.Reclaimed += meta.Size
 	}
@@ -293,6 +295,7 @@ func (s *Store) collect() (PruneReport, error) {
 		if err := os.Remove(filepath.Join(blobDir, e.Name())); err != nil {
 			return rep, fmt.Errorf("remove blob %s: %w", e.Name(), err)
 		}
+		os.Remove(filepath.Join(s.root, "locks", "blob-"+e.Name()))
 	}
 	return rep, nil
 }

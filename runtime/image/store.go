@@ -322,6 +322,21 @@ func (img *Image) ShortID() string {
 	return h
 }
 
+// TotalSize is the unpacked size of a set of images, each shared layer counted once.
+func TotalSize(imgs []*Image) int64 {
+	seen := map[v1.Hash]bool{}
+	var n int64
+	for _, img := range imgs {
+		for _, l := range img.Layers {
+			if !seen[l.ChainID] {
+				seen[l.ChainID] = true
+				n += l.Size
+			}
+		}
+	}
+	return n
+}
+
 // ChainIDs computes the chain ID of each layer: ChainID(L0) = DiffID(L0) and
 // ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)), as the OCI image spec defines.
 func ChainIDs(diffIDs []v1.Hash) []v1.Hash {

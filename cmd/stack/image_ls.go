@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stackhq/stack/runtime/image"
+)
+
+type imageLsOptions struct {
+	quiet   bool
+	format  string
+	digests bool
+	noTrunc bool
+	total   bool
+}
+
+func newImageLsCmd() *cobra.Command {
+	var o imageLsOptions
+	cmd := &cobra.Command{
+		Use:     "ls [OPTIONS] [REPOSITORY[:TAG]]",
+		Aliases: []string{"list"},
+		Short:   "List images",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			filter := ""
+			if len(args) == 1 {
+				filter = args[0]
+			}
+			return runImageLs(cmd.OutOrStdout(), filter, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only image IDs")
+	f.StringVar(&o.format, "format", "table", "output format: table or json (one JSON object per line, as docker)")
+	f.BoolVar(&o.digests, "digests", false, "show digests")
+	f.BoolVar(&o.noTrunc, "no-trunc", false, "show full image IDs")
+	f.BoolVar(&o.total, "total", false, "end with the total size of all images, shared layers counted once")
+	return cmd
+}
+
+// imageRow is one line of `image ls`: one per tag, or one <none> line for an untagged image.
+type imageRow struct {
+	ID           string `json:"ID"`
+	Repository   string `json:"Repository"`
+	Tag          string `json:"Tag"`
+	Digest       string `json:"Digest"`
+	CreatedAt    string `json:"CreatedAt"`
+	CreatedSince string `json:"CreatedSince"`
+	Size         string `json:"Size"`
+}
+
+func runImageLs(w io.Writer, filter string, o imageLsOptions) error {
+	if o.format != "table" && o.format != "json" {
+		return fmt.Errorf("--format %q: want table or json", o.format)
+	}
+	var want struct{ repo, tag string }
+	if filter != "" {
+		r, err := image.ParseReference(filter)
+		if err != nil {
+			return fmt.Errorf("filter %q: %w", filter, err)
+		}
+		want.repo = image.RepositoryName(r.Context())
+		if strings.Contains(filter[strings.LastIndex(filter, "/")+1:], ":") {
+			want.tag = r.Identifier()
+		}
+	}
+	s, err := openImageStore()
+	if err != nil {
+		return err
+	}
+	imgs, err := s.List()
+	if err != nil {
+		return err
+	}
+	var rows []imageRow
+	var shown []*image.Image
+	for _, img := range imgs {
+		id := img.ID
+		if !o.noTrunc {
+			id = img.ShortID()
+		}
+		base := imageRow{
+			ID:           id,
+			Digest:       "<none>",
+			CreatedAt:    img.Config.Created.Time.Format("2006-01-02 15:04:05 -0700 MST"),
+			CreatedSince: humanAgo(img.Config.Created.Time),
+			Size:         humanSize(img.Size),
+		}
+		refs := img.RepoTags
+		if len(refs) == 0 {
+			refs = []string{""}
+		}
+		matched := false
+		for _, t := range refs {
+			row := base
+			row.Repository, row.Tag = "<none>", "<none>"
+			if t != "" {
+				i := strings.LastIndex(t, ":")
+				row.Repository, row.Tag = t[:i], t[i+1:]
+			}
+			if want.repo != "" && (row.Repository != want.repo || (want.tag != "" && row.Tag != want.tag)) {
+				continue
+			}
+			for _, d := range img.RepoDigests {
+				if repo, digest, _ := strings.Cut(d, "@"); repo == row.Repository {
+					row.Digest = digest
+				}
+			}
+			rows = append(rows, row)
+			matched = true
+		}
+		if matched {
+			shown = append(shown, img)
+		}
+	}
+
+	switch {
+	case o.quiet:
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if !seen[r.ID] {
+				seen[r.ID] = true
+				fmt.Fprintln(w, r.ID)
+			}
+		}
+	case o.format == "json":
+		enc := json.NewEncoder(w)
+		for _, r := range rows {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+	default:
+		tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+		if o.digests {
+			fmt.Fprintln(tw, "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE")
+		} else {
+			fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+		}
+		for _, r := range rows {
+			if o.digests {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Repository, r.Tag, r.Digest, r.ID, r.CreatedSince, r.Size)
+			} else {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size)
+			}
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if o.total && !o.quiet {
+		fmt.Fprintf(w, "Total: %d images, %s (shared layers counted once)\n", len(shown), humanSize(image.TotalSize(shown)))
+	}
+	return nil
+}

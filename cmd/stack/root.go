@@ -37,8 +37,8 @@ func newRootCmd() *cobra.Command {
 
 	root.AddCommand(
 		newVersionCmd(),
-		newImageCmd(),
 		newContainerCmd(),
+		newImageCmd(),
 	)
 	return root
 }

@@ -56,7 +56,7 @@ printf '[containers]\ndefault_ulimits = []\n[engine]\nruntime = "runc"\n' >"$CON
 P="podman --root $proot --runroot $work/podman-run --storage-driver overlay"
 
 "$STACK" --root "$root" image import "$work/busybox.tar" busybox:latest >/dev/null
-$P import "$work/busybox.tar" localhost/busybox:latest >/dev/null
+$P import "$work/busybox.tar" localhost/busybox:latest >/dev/null 2>&1
 # podman resolves FROM busybox to localhost/busybox once it is stored locally
 sed 's#^FROM busybox#FROM localhost/busybox:latest#' "$ctx/Dockerfile" >"$work/Dockerfile.podman"
 

@@ -416,14 +416,7 @@ func (b *builder) plan(st *state, n *Node) (*step, error) {
 			}
 		}
 		return &step{text: "EXPOSE " + strings.Join(ports, " "), config: func(cfg *v1.Config) {
-			m := map[string]struct{}{}
-			for k := range cfg.ExposedPorts {
-				m[k] = struct{}{}
-			}
-			for _, p := range ports {
-				m[p] = struct{}{}
-			}
-			cfg.ExposedPorts = m
+			cfg.ExposedPorts = withKeys(cfg.ExposedPorts, ports)
 		}}, nil
 	case "volume":
 		if err := b.noFlags(n); err != nil {
@@ -444,14 +437,7 @@ func (b *builder) plan(st *state, n *Node) (*step, error) {
 			return nil, fmt.Errorf("VOLUME requires at least one argument: %w", ErrSyntax)
 		}
 		return &step{text: "VOLUME " + jsonText(vols), config: func(cfg *v1.Config) {
-			m := map[string]struct{}{}
-			for k := range cfg.Volumes {
-				m[k] = struct{}{}
-			}
-			for _, v := range vols {
-				m[v] = struct{}{}
-			}
-			cfg.Volumes = m
+			cfg.Volumes = withKeys(cfg.Volumes, vols)
 		}}, nil
 	case "user", "stopsignal":
 		if err := b.noFlags(n); err != nil {
@@ -558,6 +544,18 @@ func (b *builder) noFlags(n *Node) error {
 		return fmt.Errorf("%s flag %s: %w", strings.ToUpper(n.Cmd), name, ErrUnsupported)
 	}
 	return nil
+}
+
+// withKeys returns a copy of set with keys added (the parent's config is not modified).
+func withKeys(set map[string]struct{}, keys []string) map[string]struct{} {
+	out := make(map[string]struct{}, len(set)+len(keys))
+	for k := range set {
+		out[k] = struct{}{}
+	}
+	for _, k := range keys {
+		out[k] = struct{}{}
+	}
+	return out
 }
 
 func cloneMap(m map[string]string) map[string]string {

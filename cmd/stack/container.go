@@ -32,13 +32,18 @@ func newContainerCmd() *cobra.Command {
 		newContainerWaitCmd(),
 		newContainerTopCmd(),
 		newContainerStatsCmd(),
+		newContainerPortCmd(),
 	)
 	return cmd
 }
 
 // openRuntime opens the container runtime on the global store root.
 func openRuntime() (*runtime.Manager, error) {
-	return runtime.New(global.root)
+	m, err := runtime.New(global.root)
+	if err != nil {
+		return nil, err
+	}
+	return m, attachNetworking(m)
 }
 
 // startFailure turns a failed start into the exit code Docker uses (125, 126, 127) with a

@@ -39,6 +39,7 @@ type createOptions struct {
 	healthStartPeriod, healthStartInterval    time.Duration
 	healthRetries                             int
 	noHealthcheck                             bool
+	netVol                                    netVolOptions
 }
 
 func (o *createOptions) bind(f *pflag.FlagSet) {
@@ -76,6 +77,7 @@ func (o *createOptions) bind(f *pflag.FlagSet) {
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep standard input open")
 	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-terminal")
 	f.BoolVar(&o.rm, "rm", false, "remove the container when it exits")
+	o.netVol.bind(f)
 }
 
 // spec turns the flags and positional arguments (IMAGE [COMMAND [ARG...]]) into a Spec.
@@ -168,7 +170,7 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 			StartPeriod: o.healthStartPeriod, StartInterval: o.healthStartInterval, Retries: o.healthRetries,
 		}
 	}
-	return s, nil
+	return s, o.netVol.apply(&s)
 }
 
 // readEnvFile reads KEY=VALUE lines (docker's --env-file: # comments, KEY alone copies the
@@ -213,9 +215,9 @@ func newContainerCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c, err := m.Create(cmd.Context(), spec)
+			c, err := createContainer(cmd.Context(), m, spec, o.netVol.volumeNames)
 			if err != nil {
-				return startFailure(err)
+				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), c.ID)
 			return nil
@@ -238,7 +240,7 @@ func newContainerRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runContainer(cmd, spec, detach)
+			return runContainer(cmd, spec, o.netVol.volumeNames, detach)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
@@ -249,15 +251,15 @@ func newContainerRunCmd() *cobra.Command {
 
 // runContainer is `run`: create, start, and unless detached stream the output (and the
 // terminal's input with -it) until the container exits, then exit with its code.
-func runContainer(cmd *cobra.Command, spec runtime.Spec, detach bool) error {
+func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, detach bool) error {
 	ctx := cmd.Context()
 	m, err := openRuntime()
 	if err != nil {
 		return err
 	}
-	c, err := m.Create(ctx, spec)
+	c, err := createContainer(ctx, m, spec, volumeNames)
 	if err != nil {
-		return startFailure(err)
+		return err
 	}
 	if detach {
 		if err := m.Start(ctx, c.ID); err != nil {

@@ -173,7 +173,7 @@ func newContainerRmCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return forEach(cmd, args, func(n string) error { return m.Remove(cmd.Context(), n, o) })
+			return forEach(cmd, args, func(n string) error { return removeContainer(cmd.Context(), m, n, o) })
 		},
 	}
 	freeFileShorthand(cmd)

@@ -39,6 +39,8 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newContainerCmd(),
 		newImageCmd(),
+		newNetworkCmd(),
+		newVolumeCmd(),
 	)
 	return root
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stackhq/stack/network"
 	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/build"
 )
@@ -22,6 +23,7 @@ type imageBuildOptions struct {
 	labels    []string
 	progress  string
 	quiet     bool
+	network   string
 }
 
 func newImageBuildCmd() *cobra.Command {
@@ -48,6 +50,7 @@ image ID goes to standard output.`,
 	f.StringArrayVar(&o.labels, "label", nil, "set a label KEY=VALUE on the image (repeatable)")
 	f.StringVar(&o.progress, "progress", "auto", "progress output: auto, plain, tty or quiet")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only the image ID")
+	f.StringVar(&o.network, "network", network.DefaultNetwork, `network of the RUN steps ("none": loopback only)`)
 	return cmd
 }
 
@@ -106,6 +109,12 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 	if err != nil {
 		return err
 	}
+	runNet := o.network
+	if runNet == network.NoNetwork {
+		runNet = ""
+	} else if err := attachNetworking(mgr); err != nil {
+		return err
+	}
 	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
@@ -114,6 +123,7 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 		Root:       global.root,
 		Store:      store,
 		Runtime:    mgr,
+		Network:    runNet,
 		ContextDir: dir,
 		Dockerfile: dockerfile,
 		Args:       args,

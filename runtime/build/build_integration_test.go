@@ -25,12 +25,22 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/stackhq/stack/internal/testutil"
+	"github.com/stackhq/stack/network"
 	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/image"
 )
 
 func TestMain(m *testing.M) {
-	runtime.RunRole(os.Args) // the runtime re-executes the test binary as monitor and init
+	// The runtime re-executes the test binary as monitor and init, the network as its DNS
+	// server.
+	runtime.RunRole(os.Args)
+	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
+		if err := network.DNSMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 
@@ -692,4 +702,31 @@ func httpGetInNetns(nsPath, addr string) (string, error) {
 	}()
 	r := <-ch
 	return r.body, r.err
+}
+
+// RUN steps join the network the build names: here an internal network of the test's own
+// (no traffic leaves the host), seen from the step as eth0 with the network's DNS server.
+func TestBuildRunNetwork(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile": "FROM busybox\nRUN grep -q eth0 /proc/net/dev && grep nameserver /etc/resolv.conf > /nameserver\n",
+	})
+	nets, err := network.Open(f.root, runtime.RunDir(f.root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := nets.Ensure(ctx, network.Config{Name: "buildnet", Subnet: "10.252.17.0/24", Internal: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := nets.Remove(context.Background(), "buildnet"); err != nil {
+			t.Errorf("remove network: %v", err)
+		}
+	})
+	f.mgr.Network = &network.Attacher{Networks: nets}
+	img, _ := f.mustBuild(t, Options{Network: "buildnet"})
+	mustFile(t, img, "/nameserver", "nameserver 10.252.17.1\n")
+	// without a network, RUN sees loopback only
+	f.write(t, map[string]string{"Dockerfile": "FROM busybox\nRUN ! grep -q eth0 /proc/net/dev\n"})
+	f.mustBuild(t, Options{})
 }

@@ -336,7 +336,11 @@ func writeLayer(root, upper string) (_ string, retErr error) {
 	if len(des) == 0 {
 		return "", nil
 	}
-	f, err := os.CreateTemp(filepath.Join(cacheDir(root), scratchDirName), "layer-*.tar")
+	base := filepath.Join(cacheDir(root), scratchDirName)
+	if err := os.MkdirAll(base, 0o700); err != nil {
+		return "", fmt.Errorf("create layer: %w", err)
+	}
+	f, err := os.CreateTemp(base, "layer-*.tar")
 	if err != nil {
 		return "", fmt.Errorf("create layer: %w", err)
 	}

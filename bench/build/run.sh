@@ -15,6 +15,7 @@ work=$(mktemp -d /tmp/stack-bench-build.XXXXXX)
 root=$work/stack-root
 proot=$work/podman-root
 cleanup() {
+	"$STACK" --root "$root" network rm stack >/dev/null 2>&1 || true
 	podman --root "$proot" --runroot "$work/podman-run" rmi -a -f >/dev/null 2>&1 || true
 	podman --root "$proot" --runroot "$work/podman-run" system reset -f >/dev/null 2>&1 || true
 	umount -R "$work"/podman-root/overlay 2>/dev/null || true

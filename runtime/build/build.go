@@ -1,5 +1,7 @@
 // Package build turns a Dockerfile and its context into an image of the store, as
-// `docker build` does, with a layer cache.
+// `docker build` does, with a layer cache. COPY, ADD and WORKDIR write through a scratch
+// overlay of the image so far (fs.go); RUN runs in a container of stack's runtime
+// (run.go); both end as the overlay's upper directory written out as a layer tar.
 //
 // A build parses the Dockerfile (our own parser, proven on buildkit's cases), resolves the
 // ARGs before the first FROM, picks the target stage and the stages it needs (FROM <stage>,
@@ -19,6 +21,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -57,8 +60,8 @@ type builder struct {
 	metaArgs map[string]string // ARGs before the first FROM, with their values
 	argsUsed map[string]bool   // --build-arg names some ARG declared
 	stages   []*stage
-	// total counts the numbered steps of the stages being built, for "[i/n]" labels.
-	multi bool
+	multi    bool // several stages: step labels name the stage
+
 }
 
 // stage is one FROM section.
@@ -301,6 +304,16 @@ func (b *builder) declareArgs(n *Node, into map[string]string, inherit map[strin
 func (b *builder) finish(target *stage) (*image.Image, error) {
 	step := b.prog.step("exporting to image")
 	img := target.result
+	var unused []string
+	for k := range b.opts.Args {
+		if !b.argsUsed[k] {
+			unused = append(unused, k)
+		}
+	}
+	if len(unused) > 0 {
+		sort.Strings(unused)
+		step.note("[Warning] One or more build-args %v were not consumed", unused)
+	}
 	step.note("writing image %s done", img.ID)
 	for _, t := range b.opts.Tags {
 		if err := b.opts.Store.Tag(img.ID, t); err != nil {

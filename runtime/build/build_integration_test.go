@@ -730,3 +730,21 @@ func TestBuildRunNetwork(t *testing.T) {
 	f.write(t, map[string]string{"Dockerfile": "FROM busybox\nRUN ! grep -q eth0 /proc/net/dev\n"})
 	f.mustBuild(t, Options{})
 }
+
+// ONBUILD is stored in the image and its triggers run in a build FROM that image.
+func TestBuildOnbuild(t *testing.T) {
+	f := newFixture(t, map[string]string{
+		"Dockerfile": "FROM busybox\nONBUILD COPY a /from-trigger\nONBUILD ENV TRIGGERED=yes\n",
+		"a":          "a\n",
+	})
+	parent, _ := f.mustBuild(t, Options{Tags: []string{"parent:1"}})
+	if got := parent.Config.Config.OnBuild; !reflect.DeepEqual(got, []string{"COPY a /from-trigger", "ENV TRIGGERED=yes"}) {
+		t.Fatalf("OnBuild = %q", got)
+	}
+	f.write(t, map[string]string{"Dockerfile": "FROM parent:1\nCMD [\"true\"]\n"})
+	child, _ := f.mustBuild(t, Options{})
+	mustFile(t, child, "/from-trigger", "a\n")
+	if cfg := child.Config.Config; len(cfg.OnBuild) != 0 || !strings.Contains(strings.Join(cfg.Env, " "), "TRIGGERED=yes") {
+		t.Errorf("child: OnBuild %q, Env %q", cfg.OnBuild, cfg.Env)
+	}
+}

@@ -122,7 +122,7 @@ func (b *builder) runStage(s *stage) error {
 			return b.lineErr(n, err)
 		}
 	}
-	if st.img == nil || len(st.cfg.OnBuild) == 0 && len(st.img.Config.Config.OnBuild) > 0 {
+	if st.img == nil || (len(st.cfg.OnBuild) == 0 && len(st.img.Config.Config.OnBuild) > 0) {
 		// FROM scratch with no step, or an image whose triggers ran without another step:
 		// materialize the config as it stands.
 		if err := b.commitMeta(st, "", nil); err != nil {

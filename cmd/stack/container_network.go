@@ -28,11 +28,6 @@ type netVolOptions struct {
 }
 
 func (o *netVolOptions) bind(f *pflag.FlagSet) {
-	// -p is --publish here, as in docker run; the global -p (--project-name) stays
-	// reachable by its long name: declaring it locally keeps cobra from merging the global
-	// flag with its shorthand.
-	f.StringVar(&global.project, "project-name", "", "project name")
-	_ = f.MarkHidden("project-name")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO] (ranges: 8000-8001:80-81)")
 	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish every exposed port on a free host port")
 	f.StringArrayVar(&o.networks, "network", nil, `connect to a network (repeatable; default "stack", "none" for lo only)`)

@@ -27,7 +27,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
 		os.Exit(runDNSRole(os.Args[2:]))
 	}
-	err := newRootCmd().Execute()
+	root := newRootCmd()
+	root.SetArgs(hoistProjectFlags(os.Args[1:]))
+	err := root.Execute()
 	os.Exit(exitCode(err))
 }
 

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,13 +198,6 @@ func newNetworkPruneCmd() *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// writeJSON prints v indented.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // runDNSRole is the hidden `stack dns` role: a network's DNS server (see network.DNSMain).

@@ -200,6 +200,9 @@ func (c *cgroup) killAll(deadline time.Time) error {
 	_ = c.thaw()
 	for {
 		pids, err := c.pids()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed meanwhile (by the monitor, after the last process died)
+		}
 		if err != nil {
 			return err
 		}
@@ -277,6 +280,7 @@ func (c *cgroup) stats() (Stats, error) {
 		if m.Pids != nil {
 			st.Pids = m.Pids.Current
 		}
+		st.MemoryLimit = min(st.MemoryLimit, hostMemory())
 		return st, nil
 	}
 	m, err := c.v1.Stat(cgroup1.IgnoreNotExist)
@@ -293,5 +297,23 @@ func (c *cgroup) stats() (Stats, error) {
 	if m.Pids != nil {
 		st.Pids = m.Pids.Current
 	}
+	st.MemoryLimit = min(st.MemoryLimit, hostMemory())
 	return st, nil
+}
+
+// hostMemory is MemTotal from /proc/meminfo: the real bound of an unlimited container.
+func hostMemory() uint64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return ^uint64(0)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return ^uint64(0)
 }

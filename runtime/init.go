@@ -110,6 +110,7 @@ func runInit(dir string) {
 		os.Exit(125) // the monitor gave up on us
 	}
 	unix.Close(initGoFd)
+
 	if err := setupContainer(&cfg); err != nil {
 		fail(125, "", err)
 	}

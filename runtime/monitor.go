@@ -303,6 +303,12 @@ func (m *monitor) startOnce() (*started, error) {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		<-waited
 	}
+	// Init waits for the go byte, so it is alive here whatever the program does later.
+	st, err := procStartTime(pid)
+	if err != nil {
+		kill()
+		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
+	}
 	oom := m.cg.oomKills()
 	if err := m.cg.add(pid); err != nil {
 		kill()
@@ -314,6 +320,7 @@ func (m *monitor) startOnce() (*started, error) {
 	}
 	errW.Close()
 	msg, _ := io.ReadAll(errR)
+
 	if len(msg) > 0 {
 		var ie initError
 		if err := json.Unmarshal(msg, &ie); err != nil {
@@ -321,11 +328,6 @@ func (m *monitor) startOnce() (*started, error) {
 		}
 		kill()
 		return nil, &startError{ie}
-	}
-	st, err := procStartTime(pid)
-	if err != nil {
-		kill()
-		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
 	}
 	if m.attach != nil {
 		m.attach.set(m.stdin)

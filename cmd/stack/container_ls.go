@@ -27,13 +27,14 @@ func newContainerLsCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runContainerLs(cmd, o) },
 	}
+	freeFileShorthand(cmd)
 	f := cmd.Flags()
 	f.BoolVarP(&o.all, "all", "a", false, "show stopped containers too")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print IDs only")
 	f.BoolVarP(&o.size, "size", "s", false, "show the read/write layer's size (and the virtual size)")
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "do not truncate IDs and commands")
 	f.StringVar(&o.format, "format", "table", "output format: table or json")
-	f.StringArrayVar(&o.filters, "filter", nil, "filter: name=, id=, label=KEY[=VALUE], status=, ancestor=")
+	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter: name=, id=, label=KEY[=VALUE], status=, ancestor=")
 	return cmd
 }
 

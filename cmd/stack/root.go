@@ -44,6 +44,10 @@ func newRootCmd() *cobra.Command {
 	)
 	for _, c := range []*cobra.Command{
 		newConfigCmd(),
+		newUpCmd(),
+		newDownCmd(),
+		newDiffCmd(),
+		newLogsCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/stackhq/stack/engine"
+	"github.com/stackhq/stack/network"
 	"github.com/stackhq/stack/reconcile"
+	"github.com/stackhq/stack/runtime/build"
 	"github.com/stackhq/stack/spec"
 )
 
@@ -18,6 +22,8 @@ type stackSession struct {
 	project *spec.Project
 	engine  *engine.Engine
 	unlock  func()
+	// buildOutput receives the steps of image builds (nil: silent).
+	buildOutput io.Writer
 }
 
 // openStack loads the stack file (activating the named services whatever their profiles),
@@ -88,4 +94,24 @@ func applyPlan(ctx context.Context, cmd *cobra.Command, h *reconcile.Host, p *re
 		fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
 	}
 	return err
+}
+
+// buildService builds a service's image from its build section and tags it with the
+// service's image name. RUN steps join stack's default network, so they reach what the
+// host reaches (a package mirror).
+func (s *stackSession) buildService(ctx context.Context, svc *spec.Service) error {
+	dockerfile := svc.Build.Dockerfile
+	if dockerfile != "" && !filepath.IsAbs(dockerfile) {
+		dockerfile = filepath.Join(svc.Build.Context, dockerfile)
+	}
+	_, err := build.Build(ctx, build.Options{
+		Root: global.root, Store: s.engine.Images, Runtime: s.engine.Containers,
+		Network: network.DefaultNetwork, ContextDir: svc.Build.Context, Dockerfile: dockerfile,
+		Args: svc.Build.Args, Target: svc.Build.Target, Tags: []string{svc.Image},
+		Progress: s.buildOutput, Mode: build.ProgressPlain,
+	})
+	if err != nil {
+		return fmt.Errorf("build %s: %w", svc.Name, err)
+	}
+	return nil
 }

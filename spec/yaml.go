@@ -88,6 +88,7 @@ type expander struct {
 	l      *loader
 	file   string
 	active map[*yaml.Node]bool // anchors being expanded: an alias to one of them is a cycle
+	slab   []yaml.Node         // preallocated nodes for copies
 }
 
 func (x *expander) copyNode(n *yaml.Node) (*yaml.Node, error) {
@@ -97,7 +98,12 @@ func (x *expander) copyNode(n *yaml.Node) (*yaml.Node, error) {
 			return nil, &expandError{n.Line, n.Column, fmt.Sprintf("aliases expand to more than %d YAML nodes (nested aliases?)", maxAliasNodes)}
 		}
 	}
-	c := &yaml.Node{Kind: n.Kind, Style: n.Style, Tag: n.ShortTag(), Value: n.Value, Line: n.Line, Column: n.Column}
+	if len(x.slab) == 0 {
+		x.slab = make([]yaml.Node, 256) // fewer, larger allocations: a file has thousands of nodes
+	}
+	c := &x.slab[0]
+	x.slab = x.slab[1:]
+	*c = yaml.Node{Kind: n.Kind, Style: n.Style, Tag: n.ShortTag(), Value: n.Value, Line: n.Line, Column: n.Column}
 	x.l.origin[c] = x.file
 	return c, nil
 }

@@ -12,11 +12,11 @@ import (
 //
 // Order, so that a crash at any point leaves a state the next command repairs:
 //
-//	1. reserve by-name/<new>  (the name is taken; a crash here leaves a link whose owner
-//	                           does not carry that name, which reserveName takes over)
-//	2. save the state with the new name
-//	3. remove by-name/<old>   (a crash before this leaves an old link whose owner no longer
-//	                           carries that name: also taken over by the next reservation)
+//  1. reserve by-name/<new>  (the name is taken; a crash here leaves a link whose owner
+//     does not carry that name, which reserveName takes over)
+//  2. save the state with the new name
+//  3. remove by-name/<old>   (a crash before this leaves an old link whose owner no longer
+//     carries that name: also taken over by the next reservation)
 func (m *Manager) Rename(_ context.Context, idOrName, name string) error {
 	if !validName(name) {
 		return fmt.Errorf("%w: name %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", ErrInvalidSpec, name)

@@ -168,7 +168,9 @@ func followStack(cmd *cobra.Command, s *stackSession, services []string, o *upOp
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	done := make(chan error, 1)
-	go func() { done <- followLogs(ctx, cmd, s, observed.Containers, logsOptions{follow: true, noColor: o.noColor}) }()
+	go func() {
+		done <- followLogs(ctx, cmd, s, observed.Containers, logsOptions{follow: true, noColor: o.noColor})
+	}()
 	select {
 	case err := <-done:
 		return err

@@ -48,6 +48,7 @@ func newRootCmd() *cobra.Command {
 		newDownCmd(),
 		newDiffCmd(),
 		newLogsCmd(),
+		newPsCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)

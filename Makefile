@@ -5,7 +5,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # Debian packages the tests and the demo need: a static busybox for test images, a real
 # registry (distribution v2), skopeo for archive round trips, hyperfine for benchmarks.
-DEB_PKGS  := busybox-static docker-registry skopeo hyperfine iproute2 file
+DEB_PKGS  := busybox-static docker-registry skopeo hyperfine iproute2 file curl
 FUZZTIME  ?= 5s
 
 .PHONY: all build deps unit fuzz integration e2e test check demo bench clean

@@ -12,6 +12,8 @@ var (
 	ErrExternalMissing = errors.New("external resource missing")
 	// ErrImageMissing: an image is missing and the pull policy forbids pulling it.
 	ErrImageMissing = errors.New("image missing")
+	// ErrUnknownService: a command named a service the stack does not have.
+	ErrUnknownService = errors.New("unknown service")
 	// ErrDependencyFailed: a service was not started because a dependency failed.
 	ErrDependencyFailed = errors.New("dependency failed")
 )

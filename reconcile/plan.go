@@ -30,7 +30,6 @@ const (
 	ActionRecreate      Action = "recreate"
 	ActionStart         Action = "start"
 	ActionRestart       Action = "restart"
-	ActionStop          Action = "stop"
 	ActionRemove        Action = "remove"
 	ActionRemoveNetwork Action = "remove network"
 	ActionRemoveVolume  Action = "remove volume"
@@ -39,22 +38,22 @@ const (
 
 // Op is one operation of a plan.
 type Op struct {
-	Action Action
+	Action Action `json:"action"`
 	// Resource names what is acted on: "service:web:1", "network:demo_default",
 	// "volume:demo_data", "image:busybox".
-	Resource string
+	Resource string `json:"resource"`
 	// Cause says why, in words a user reads in `stack diff` ("config hash changed").
-	Cause string
+	Cause string `json:"cause,omitempty"`
 	// Service and Number identify the replica for container operations.
-	Service string
-	Number  int
+	Service string `json:"service,omitempty"`
+	Number  int    `json:"number,omitempty"`
 	// Container is the ID of the existing container acted on (recreate, start, stop, remove).
-	Container string
+	Container string `json:"container,omitempty"`
 	// Name is the network, volume or image name for those actions.
-	Name string
+	Name string `json:"name,omitempty"`
 	// BestEffort operations do not fail the plan (removing an image still in use by
 	// another project's container, say).
-	BestEffort bool
+	BestEffort bool `json:"bestEffort,omitempty"`
 }
 
 func (o Op) String() string {
@@ -68,10 +67,10 @@ func (o Op) String() string {
 // Plan is the list of operations that takes the observed state to the desired one, plus what
 // a user should know but that needs no operation (orphans kept).
 type Plan struct {
-	Project string
-	Ops     []Op
+	Project string `json:"project"`
+	Ops     []Op   `json:"ops"`
 	// Notes are reported, not acted on: "orphan container demo-old-1 (use --remove-orphans)".
-	Notes []string
+	Notes []string `json:"notes,omitempty"`
 	// desired and observed are kept for Apply: the dependency graph, and the replicas that
 	// dependents wait on when their service has nothing to do.
 	desired  *Desired

@@ -6,10 +6,7 @@ import (
 )
 
 // envVar is one variable of a .env or env_file file.
-type envVar struct {
-	Key, Value string
-	Line       int
-}
+type envVar struct{ Key, Value string }
 
 // parseDotenv reads a file in compose's .env format:
 //
@@ -46,7 +43,7 @@ func parseDotenv(data string, lookup lookupFunc) (vars []envVar, unset []string,
 		}
 		if !hasValue {
 			if v, ok := lookup(key); ok {
-				vars = append(vars, envVar{key, v, lineNo})
+				vars = append(vars, envVar{key, v})
 				defined[key] = v
 			}
 			continue
@@ -93,7 +90,7 @@ func parseDotenv(data string, lookup lookupFunc) (vars []envVar, unset []string,
 			}
 			unset = append(unset, u...)
 		}
-		vars = append(vars, envVar{key, value, lineNo})
+		vars = append(vars, envVar{key, value})
 		defined[key] = value
 	}
 	return vars, unset, nil

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -192,4 +193,4 @@ func joinPath(path, key string) string {
 }
 
 // indexPath appends a list index to a key path.
-func indexPath(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+func indexPath(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }

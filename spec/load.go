@@ -40,18 +40,18 @@ type LoadOptions struct {
 // loader carries the state of one Load: the origin file of each node, and the problems
 // and warnings found so far.
 type loader struct {
-	opts      LoadOptions
-	origin    map[*yaml.Node]string
-	nodes     int
-	problems  []Problem
-	warnings  []Warning
-	warned    map[string]bool
-	bad       map[*yaml.Node]bool // values whose interpolation failed
-	environ   map[string]string
-	dotenv    map[string]string
-	paths     paths
-	extFiles  map[string]*stackFile
-	extFailed map[extendRef]bool // services whose extends chain is a cycle
+	opts       LoadOptions
+	origin     map[*yaml.Node]string
+	aliasNodes int // nodes created by expanding aliases, bounded by maxAliasNodes
+	problems   []Problem
+	warnings   []Warning
+	warned     map[string]bool
+	bad        map[*yaml.Node]bool // values whose interpolation failed
+	environ    map[string]string
+	dotenv     map[string]string
+	paths      paths
+	extFiles   map[string]*stackFile
+	extFailed  map[extendRef]bool // services whose extends chain is a cycle
 }
 
 // lookup resolves a variable: the process environment first, then the env files.

@@ -27,26 +27,49 @@ func (p *Project) doc() projectDoc {
 	return d
 }
 
-// MarshalYAML writes the project as a canonical stack file.
+// MarshalYAML writes the project as a canonical stack file. The tree is built from the
+// JSON form (the same fields and names), which sidesteps yaml.v3's encoding of strings
+// that start with a line break (a block scalar it cannot read back).
 func (p *Project) MarshalYAML() (any, error) {
-	var n yaml.Node
-	if err := n.Encode(p.doc()); err != nil {
+	data, err := json.Marshal(p.doc())
+	if err != nil {
 		return nil, err
 	}
-	escapeDollars(&n)
-	return &n, nil
+	var n yaml.Node
+	if err := yaml.Unmarshal(data, &n); err != nil {
+		return nil, err
+	}
+	root := n.Content[0]
+	restyle(root, false)
+	return root, nil
 }
 
 // MarshalJSON writes the project as a canonical stack file in JSON.
 func (p *Project) MarshalJSON() ([]byte, error) { return json.Marshal(p.doc()) }
 
-// escapeDollars doubles every $ in string values, the inverse of interpolation.
-func escapeDollars(n *yaml.Node) {
-	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "$") {
-		n.Value = strings.ReplaceAll(n.Value, "$", "$$")
-	}
-	for _, c := range n.Content {
-		escapeDollars(c)
+// restyle prepares a tree parsed from JSON for YAML output: plain style where it reads
+// back the same, double quotes for text that starts with blank space, and every $ in a
+// value (not a key) doubled, the inverse of interpolation.
+func restyle(n *yaml.Node, key bool) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if !key {
+			n.Value = strings.ReplaceAll(n.Value, "$", "$$")
+		}
+		n.Style = 0
+		if n.Value != "" && strings.IndexAny(n.Value[:1], " \t\n\r") == 0 {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+	case yaml.MappingNode:
+		n.Style = 0
+		for i, c := range n.Content {
+			restyle(c, i%2 == 0)
+		}
+	default:
+		n.Style = 0
+		for _, c := range n.Content {
+			restyle(c, false)
+		}
 	}
 }
 
@@ -57,6 +80,7 @@ type serviceDoc struct {
 	*plainService   `yaml:",inline"`
 	Entrypoint      *[]string       `yaml:"entrypoint,omitempty" json:"entrypoint,omitempty"`
 	Command         *[]string       `yaml:"command,omitempty" json:"command,omitempty"`
+	Expose          []string        `yaml:"expose,omitempty" json:"expose,omitempty"`
 	Healthcheck     *healthcheckDoc `yaml:"healthcheck,omitempty" json:"healthcheck,omitempty"`
 	Restart         string          `yaml:"restart,omitempty" json:"restart,omitempty"`
 	StopGracePeriod string          `yaml:"stop_grace_period,omitempty" json:"stop_grace_period,omitempty"`
@@ -79,6 +103,13 @@ func (s *Service) doc() serviceDoc {
 	}
 	if s.Command != nil {
 		d.Command = &s.Command
+	}
+	for _, e := range s.Expose {
+		port := strconv.Itoa(int(e.Target))
+		if e.Protocol != "tcp" {
+			port += "/" + e.Protocol
+		}
+		d.Expose = append(d.Expose, port)
 	}
 	if h := s.Healthcheck; h != nil {
 		if h.Disable {

@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// maxRange bounds the ports one entry may expand to.
+const maxRange = 4096
+
 // portRange is an inclusive range of port numbers; a single port has first == last.
 type portRange struct{ first, last uint16 }
 
@@ -29,6 +32,9 @@ func parsePortRange(s string, allowZero bool) (portRange, error) {
 	}
 	if last < first {
 		return portRange{}, fmt.Errorf("port range %q ends before it starts", s)
+	}
+	if int(last)-int(first) >= maxRange {
+		return portRange{}, fmt.Errorf("port range %q is too large (at most %d ports)", s, maxRange)
 	}
 	return portRange{first, last}, nil
 }

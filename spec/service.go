@@ -710,7 +710,7 @@ func (l *loader) healthcheck(n *yaml.Node, path string) *Healthcheck {
 // CMD, CMD-SHELL or NONE.
 func (l *loader) healthTest(n *yaml.Node, path string) []string {
 	if n.Kind == yaml.ScalarNode {
-		if s, ok := l.str(n, path); ok && s != "" {
+		if s, ok := l.str(n, path); ok && strings.TrimSpace(s) != "" {
 			return []string{"CMD-SHELL", s}
 		}
 		l.errorf(n, path, "must not be empty")
@@ -736,7 +736,7 @@ func (l *loader) healthTest(n *yaml.Node, path string) []string {
 		}
 		l.errorf(n, path, "CMD needs the command to run, e.g. [\"CMD\", \"/bin/check\"]")
 	case "CMD-SHELL":
-		if len(list) == 2 {
+		if len(list) == 2 && strings.TrimSpace(list[1]) != "" {
 			return list
 		}
 		l.errorf(n, path, "CMD-SHELL takes exactly one shell command string")

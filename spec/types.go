@@ -57,8 +57,8 @@ type Service struct {
 	// Environment is the resolved environment: env_file values overridden by environment,
 	// variables given without a value taken from the shell (left out when unset there).
 	Environment map[string]string `yaml:"environment,omitempty" json:"environment,omitempty"`
-	Ports       []Port            `yaml:"ports,omitempty" json:"ports,omitempty"`   // one entry per port (ranges expanded)
-	Expose      []Port            `yaml:"expose,omitempty" json:"expose,omitempty"` // Published is always 0
+	Ports       []Port            `yaml:"ports,omitempty" json:"ports,omitempty"` // one entry per port (ranges expanded)
+	Expose      []Port            `yaml:"-" json:"-"`                             // Published is always 0
 	// Volumes are the service's mounts: volumes and tmpfs entries, in file order.
 	Volumes     []Mount               `yaml:"volumes,omitempty" json:"volumes,omitempty"`
 	DependsOn   map[string]Dependency `yaml:"depends_on,omitempty" json:"depends_on,omitempty"`

@@ -11,9 +11,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// maxNodes bounds the nodes one load may create while expanding aliases, so that a file
-// of nested aliases ("billion laughs") fails instead of exhausting memory.
-const maxNodes = 1 << 20
+// maxAliasNodes bounds the nodes one load may create by expanding aliases, so that a file
+// of nested aliases ("billion laughs") fails fast instead of exhausting memory and time.
+const maxAliasNodes = 1 << 16
 
 // Short tags of yaml.v3 and the merge-override tags of compose.
 const (
@@ -88,14 +88,22 @@ type expander struct {
 	l      *loader
 	file   string
 	active map[*yaml.Node]bool // anchors being expanded: an alias to one of them is a cycle
+	slab   []yaml.Node         // preallocated nodes for copies
 }
 
 func (x *expander) copyNode(n *yaml.Node) (*yaml.Node, error) {
-	x.l.nodes++
-	if x.l.nodes > maxNodes {
-		return nil, &expandError{n.Line, n.Column, fmt.Sprintf("the file expands to more than %d YAML nodes (nested aliases?)", maxNodes)}
+	if len(x.active) > 0 {
+		x.l.aliasNodes++
+		if x.l.aliasNodes > maxAliasNodes {
+			return nil, &expandError{n.Line, n.Column, fmt.Sprintf("aliases expand to more than %d YAML nodes (nested aliases?)", maxAliasNodes)}
+		}
 	}
-	c := &yaml.Node{Kind: n.Kind, Style: n.Style, Tag: n.ShortTag(), Value: n.Value, Line: n.Line, Column: n.Column}
+	if len(x.slab) == 0 {
+		x.slab = make([]yaml.Node, 256) // fewer, larger allocations: a file has thousands of nodes
+	}
+	c := &x.slab[0]
+	x.slab = x.slab[1:]
+	*c = yaml.Node{Kind: n.Kind, Style: n.Style, Tag: n.ShortTag(), Value: n.Value, Line: n.Line, Column: n.Column}
 	x.l.origin[c] = x.file
 	return c, nil
 }
@@ -173,10 +181,17 @@ func (x *expander) expandMapping(n *yaml.Node) (*yaml.Node, error) {
 		}
 		c.Content = append(c.Content, ke, ve)
 	}
-	for _, m := range merged {
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if mappingValue(c, m.Content[i].Value) == nil {
-				c.Content = append(c.Content, m.Content[i], m.Content[i+1])
+	if len(merged) > 0 {
+		have := make(map[string]bool, len(c.Content)/2)
+		for i := 0; i+1 < len(c.Content); i += 2 {
+			have[c.Content[i].Value] = true
+		}
+		for _, m := range merged {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				if k := m.Content[i].Value; !have[k] {
+					have[k] = true
+					c.Content = append(c.Content, m.Content[i], m.Content[i+1])
+				}
 			}
 		}
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // newImageCmd groups the image verbs: `stack image pull|import|load|save|ls|rm|prune|tag|
-// history|inspect`.
+// history|inspect|build`.
 func newImageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image",
@@ -31,6 +31,7 @@ func newImageCmd() *cobra.Command {
 		newImageTagCmd(),
 		newImageHistoryCmd(),
 		newImageInspectCmd(),
+		newImageBuildCmd(),
 	)
 	return cmd
 }

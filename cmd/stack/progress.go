@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +17,7 @@ func newProgress(w io.Writer, mode string) (func(reconcile.Event), func(), error
 	switch mode {
 	case "", "auto":
 		mode = "plain"
-		if f, ok := w.(*os.File); ok && isTerminal(f) {
+		if writerIsTerminal(w) {
 			mode = "tty"
 		}
 	case "tty", "plain", "quiet":

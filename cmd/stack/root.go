@@ -44,6 +44,11 @@ func newRootCmd() *cobra.Command {
 	)
 	for _, c := range []*cobra.Command{
 		newConfigCmd(),
+		newUpCmd(),
+		newDownCmd(),
+		newDiffCmd(),
+		newLogsCmd(),
+		newPsCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)

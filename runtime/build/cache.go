@@ -1,0 +1,108 @@
+package build
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// The build cache maps a step's key to the image that step produced. A key is the sha256
+// of the parent image ID, the instruction after substitution, the build args in effect and,
+// for COPY/ADD, the content of every copied file (paths, modes, bytes; not times or
+// owners). Entries are small files under <root>/build-cache/, one per key, holding the
+// image ID, written with CreateTemp + Rename so a crashed build never leaves half an entry.
+// The images themselves live in the image store; an entry whose image is gone is a miss.
+
+const cacheDirName = "build-cache"
+
+// cacheDir is where the build cache of the store root lives.
+func cacheDir(root string) string { return filepath.Join(root, cacheDirName) }
+
+// stepKey computes a step's cache key.
+func stepKey(parentID, instruction string, args map[string]string, contentDigest string) string {
+	var b strings.Builder
+	b.WriteString("v1\x00")
+	b.WriteString(parentID)
+	b.WriteString("\x00")
+	b.WriteString(instruction)
+	b.WriteString("\x00")
+	names := make([]string, 0, len(args))
+	for k := range args {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		b.WriteString(k)
+		b.WriteString("=")
+		b.WriteString(args[k])
+		b.WriteString("\x00")
+	}
+	b.WriteString(contentDigest)
+	return digestString(b.String())
+}
+
+// cacheGet returns the image ID stored for key, "" when there is none.
+func cacheGet(root, key string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(cacheDir(root), key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read build cache: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// cachePut records that key produced image id.
+func cachePut(root, key, id string) error {
+	dir := cacheDir(root)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create build cache: %w", err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-")
+	if err != nil {
+		return fmt.Errorf("write build cache: %w", err)
+	}
+	_, werr := f.WriteString(id + "\n")
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write build cache: %w", err)
+	}
+	if err := os.Rename(f.Name(), filepath.Join(dir, key)); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write build cache: %w", err)
+	}
+	return nil
+}
+
+// PruneCache drops the whole build cache of the store root and returns how many entries
+// it removed. The intermediate images the entries pointed to stay in the image store
+// (untagged) until `stack image prune` removes them; no later build will reuse them.
+func PruneCache(root string) (int, error) {
+	dir := cacheDir(root)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read build cache: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Name() == scratchDirName {
+			continue // in use by running builds
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return n, fmt.Errorf("prune build cache: %w", err)
+		}
+		if !strings.HasPrefix(e.Name(), ".tmp-") {
+			n++
+		}
+	}
+	return n, nil
+}

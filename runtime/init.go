@@ -592,7 +592,7 @@ func reap(path string, args, env []string, errPipe *os.File, fail func(int, stri
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
-	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Foreground: false}})
+	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}})
 	if err != nil {
 		fail(126, "permission", fmt.Errorf("exec %s: %w", path, err))
 	}

@@ -64,9 +64,6 @@ func New(root string) (*Manager, error) {
 	return m, nil
 }
 
-// Root is the store root the Manager works on.
-func (m *Manager) Root() string { return m.root }
-
 // Get finds a container by full ID, name, or unique ID prefix.
 func (m *Manager) Get(idOrName string) (*Container, error) {
 	id, err := m.resolve(idOrName)
@@ -475,6 +472,10 @@ func (c *Container) reap() error {
 	}
 	err := c.teardown()
 	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	if err != nil {
+		c.State.Status = StatusDead // its leftovers could not be removed; rm -f tries again
+		c.State.Error = err.Error()
+	}
 	if serr := c.save(); serr != nil {
 		return serr
 	}

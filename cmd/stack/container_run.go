@@ -331,4 +331,3 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 	}
 	return code, err
 }
-

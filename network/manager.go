@@ -3,10 +3,11 @@
 // nftables rules for outbound NAT, isolation and published ports, and a small DNS server per
 // network for service discovery.
 //
-// Everything a Manager does is serialized by one flock(2) on the store directory
+// Every decision a Manager makes is serialized by one flock(2) on the store directory
 // (<root>/networks/.lock), across goroutines and processes, and every mutation follows the
 // same order: decide (pure functions in ipam.go), record the decision on disk, then change
-// the kernel, and undo both on error. A process killed in the middle leaves records that name
+// the kernel, and undo both on error. A container's own veth pair is the exception to
+// holding the lock while the kernel changes: it is made and deleted outside it (see Connect). A process killed in the middle leaves records that name
 // what it created; Sweep, given which containers are alive, removes the rest.
 package network
 
@@ -232,30 +233,61 @@ func (m *Manager) removeNetwork(n *Network) error {
 }
 
 // Connect gives the container whose network namespace is pinned at netnsPath an interface
-// on network: lease an address (recorded first), create and configure the veth pair, start
-// the network's DNS server if it is not running. Connecting a container that already has an
-// endpoint on the network returns that endpoint.
+// on network: lease an address (recorded first), start the network's DNS server if it is not
+// running, then create and configure the veth pair. Connecting a container that already has
+// an endpoint on the network returns that endpoint.
+//
+// Only the lease holds the store lock: it is the one decision several containers must not
+// make at once. The veth pair (tens of milliseconds of kernel work) is made after the lock is
+// released, so containers starting together are plugged in in parallel; their links cannot
+// collide, the names derive from (store, network, container). The recorded endpoint keeps the
+// network and its bridge in place meanwhile (Disconnect and Remove see it in use, Sweep keeps
+// its veth), and a failure undoes it through Disconnect.
 func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath string, opts ConnectOptions) (_ *Endpoint, retErr error) {
-	unlock, err := m.st.lock()
+	h, err := nsHandle(netnsPath)
 	if err != nil {
 		return nil, err
+	}
+	defer h.Close()
+	ifName := opts.IfName
+	if ifName == "" {
+		if ifName, err = nextIfName(h, netnsPath); err != nil {
+			return nil, err
+		}
+	}
+	n, e, leased, err := m.lease(network, containerID, netnsPath, ifName, opts)
+	if err != nil || !leased {
+		return e, err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = m.Disconnect(context.WithoutCancel(ctx), network, containerID)
+		}
+	}()
+	if err := m.createEndpointLinks(n, e, h); err != nil {
+		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
+	}
+	return e, nil
+}
+
+// lease is the locked part of Connect: it records the container's endpoint with a free
+// address and makes sure the bridge and the DNS server run. leased is false when the
+// container already had an endpoint, which is returned as it is.
+func (m *Manager) lease(network, containerID, netnsPath, ifName string, opts ConnectOptions) (_ *Network, _ *Endpoint, leased bool, retErr error) {
+	unlock, err := m.st.lock()
+	if err != nil {
+		return nil, nil, false, err
 	}
 	defer unlock()
 	n, err := m.st.loadNetwork(network)
 	if err != nil {
-		return nil, err
+		return nil, nil, false, err
 	}
 	if e, ok := n.Endpoints[containerID]; ok {
-		return e, nil
+		return n, e, false, nil
 	}
 	if err := m.ensureBridge(n); err != nil {
-		return nil, err
-	}
-	ifName := opts.IfName
-	if ifName == "" {
-		if ifName, err = nextIfName(netnsPath); err != nil {
-			return nil, err
-		}
+		return nil, nil, false, err
 	}
 	ip, err := Allocate(n.Subnet, n.Gateway, n.LastIP, opts.PreferIP, func(a netip.Addr) bool {
 		for _, e := range n.Endpoints {
@@ -266,40 +298,31 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 		return false
 	})
 	if err != nil {
-		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
+		return nil, nil, false, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
 	}
 	e := &Endpoint{ContainerID: containerID, IP: ip, IfName: ifName, NetnsPath: netnsPath,
 		HostVeth: vethPrefix + shortHash(m.st.dir, network, containerID), Aliases: opts.Aliases, Hostname: opts.Hostname}
 	n.Endpoints[containerID] = e
 	n.LastIP = ip
-	if err := m.st.saveNetwork(n); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if retErr != nil {
-			_ = deleteLink(e.HostVeth)
-			delete(n.Endpoints, containerID)
-			_ = m.st.saveNetwork(n)
-		}
-	}()
-	if err := m.createEndpointLinks(n, e); err != nil {
-		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
+	if err := m.st.saveEndpoints(n); err != nil {
+		return nil, nil, false, err
 	}
 	if err := m.ensureDNS(n); err != nil {
-		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
+		delete(n.Endpoints, containerID)
+		_ = m.st.saveEndpoints(n)
+		return nil, nil, false, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
 	}
-	return e, nil
+	return n, e, true, nil
 }
 
 // Disconnect removes the container's endpoint: the veth pair (deleting the host end takes
 // the container end with it), then the lease. The last endpoint stops the DNS server, and
 // takes an AutoRemove network with it.
+//
+// The veth is deleted without the store lock (the kernel's part takes tens of milliseconds,
+// and containers removed together should not queue for it); the lease is dropped under the
+// lock afterwards, so the record still names the link until it is gone.
 func (m *Manager) Disconnect(ctx context.Context, network, containerID string) error {
-	unlock, err := m.st.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	n, err := m.st.loadNetwork(network)
 	if err != nil {
 		return err
@@ -311,8 +334,19 @@ func (m *Manager) Disconnect(ctx context.Context, network, containerID string) e
 	if err := deleteLink(e.HostVeth); err != nil {
 		return fmt.Errorf("disconnect %s from %s: %w", containerID, network, err)
 	}
+	unlock, err := m.st.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if n, err = m.st.loadNetwork(network); err != nil {
+		return err
+	}
+	if _, ok := n.Endpoints[containerID]; !ok {
+		return nil // dropped meanwhile by another Disconnect or a Sweep
+	}
 	delete(n.Endpoints, containerID)
-	if err := m.st.saveNetwork(n); err != nil {
+	if err := m.st.saveEndpoints(n); err != nil {
 		return err
 	}
 	if len(n.Endpoints) > 0 {

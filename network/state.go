@@ -21,7 +21,9 @@ import (
 //	ports.json        published ports, by container ID
 //
 // Every file is written with CreateTemp + Rename, so a reader (the DNS server re-reads the
-// network file when it changes) sees the old or the new content, never a torn one. State is
+// network file when it changes) sees the old or the new content, never a torn one; only a
+// network's creation is flushed to disk first (leases and ports die with the kernel objects
+// they describe, see saveEndpoints). State is
 // written before the kernel objects it describes are created and removed after they are
 // deleted: a crash in between leaves a record that Sweep can act on, never an orphan
 // without one.
@@ -105,7 +107,15 @@ func (s store) loadNetwork(name string) (*Network, error) {
 	return &n, nil
 }
 
-func (s store) saveNetwork(n *Network) error { return writeJSON(s.networkPath(n.Name), n) }
+// saveNetwork writes a network's record durably (fsync before the rename): a network the
+// user created must survive a power loss.
+func (s store) saveNetwork(n *Network) error { return writeJSON(s.networkPath(n.Name), n, true) }
+
+// saveEndpoints writes a network's record after a change of its endpoints only, without the
+// fsync: leases describe veths and namespaces, which a power loss takes with it, and Sweep
+// reconciles them with the living containers anyway. Connecting and disconnecting do this
+// under the store lock, where a disk flush would make every container wait for it.
+func (s store) saveEndpoints(n *Network) error { return writeJSON(s.networkPath(n.Name), n, false) }
 
 func (s store) deleteNetwork(name string) error {
 	if err := os.Remove(s.networkPath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -150,7 +160,7 @@ func (s store) loadPorts() (map[string]publishedSet, error) {
 }
 
 func (s store) savePorts(m map[string]publishedSet) error {
-	return writeJSON(filepath.Join(s.dir, "ports.json"), m)
+	return writeJSON(filepath.Join(s.dir, "ports.json"), m, false) // volatile, as leases are
 }
 
 func readJSON(path string, v any) error {
@@ -164,8 +174,9 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// writeJSON replaces path atomically: CreateTemp in the same directory, write, fsync, rename.
-func writeJSON(path string, v any) (retErr error) {
+// writeJSON replaces path atomically: CreateTemp in the same directory, write, fsync when
+// durable, rename.
+func writeJSON(path string, v any, durable bool) (retErr error) {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
@@ -183,8 +194,10 @@ func writeJSON(path string, v any) (retErr error) {
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Sweep repairs the store after crashes, given which containers are alive. In order:
@@ -22,7 +23,8 @@ import (
 //  5. DNS servers of networks that no longer exist;
 //  6. the nftables table, rebuilt from what remains (or deleted).
 //
-// It holds the store lock throughout, so it never races a Connect in progress.
+// It holds the store lock throughout. A Connect in progress has recorded its endpoint before
+// it makes the veth, so the veth of a living container is kept even while it is being made.
 func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool) error {
 	unlock, err := m.st.lock()
 	if err != nil {
@@ -52,7 +54,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 			changed = true
 		}
 		if changed {
-			if err := m.st.saveNetwork(n); err != nil {
+			if err := m.st.saveEndpoints(n); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -109,7 +111,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 		if keep[name] {
 			continue
 		}
-		if err := netlink.LinkDel(l); err != nil {
+		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) { // ENODEV: a Disconnect was first
 			errs = append(errs, fmt.Errorf("sweep link %s: %w", name, err))
 		}
 	}

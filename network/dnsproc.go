@@ -36,8 +36,20 @@ func (m *Manager) dnsPidFile(network string) string {
 	return filepath.Join(m.runDir, network+".dns.pid")
 }
 
-// ensureDNS starts the DNS server of n unless it runs.
+func (m *Manager) dnsLockFile(network string) string {
+	return filepath.Join(m.runDir, network+".dns.lock")
+}
+
+// ensureDNS starts the DNS server of n unless it runs. Starting and stopping a network's
+// server hold its own lock (<rundir>/networks/<name>.dns.lock), not the store lock: Connect
+// starts it after its lease, so the other containers' leases need not wait for the exec.
+// Callers that hold the store lock take this one after it, never the other way round.
 func (m *Manager) ensureDNS(n *Network) error {
+	unlock, err := flock(m.dnsLockFile(n.Name))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	pidFile := m.dnsPidFile(n.Name)
 	if _, ok := aliveFromPidFile(pidFile); ok {
 		return nil
@@ -94,6 +106,11 @@ func writePidFile(file string) error {
 
 // stopDNS stops the DNS server of a network, if it runs, and waits for it to exit.
 func (m *Manager) stopDNS(network string) error {
+	unlock, err := flock(m.dnsLockFile(network))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	pidFile := m.dnsPidFile(network)
 	if pid, ok := aliveFromPidFile(pidFile); ok {
 		if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {

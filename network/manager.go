@@ -223,6 +223,7 @@ func (m *Manager) removeNetwork(n *Network) error {
 		return err
 	}
 	_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
+	_ = os.Remove(m.dnsLockFile(n.Name))
 	if err := deleteLink(n.Bridge); err != nil {
 		return fmt.Errorf("remove network %s: %w", n.Name, err)
 	}
@@ -233,14 +234,15 @@ func (m *Manager) removeNetwork(n *Network) error {
 }
 
 // Connect gives the container whose network namespace is pinned at netnsPath an interface
-// on network: lease an address (recorded first), start the network's DNS server if it is not
-// running, then create and configure the veth pair. Connecting a container that already has
-// an endpoint on the network returns that endpoint.
+// on network: lease an address (recorded first), create and configure the veth pair, start
+// the network's DNS server if it is not running. Connecting a container that already has an
+// endpoint on the network returns that endpoint.
 //
 // Only the lease holds the store lock: it is the one decision several containers must not
 // make at once. The veth pair (tens of milliseconds of kernel work) is made after the lock is
 // released, so containers starting together are plugged in in parallel; their links cannot
-// collide, the names derive from (store, network, container). The recorded endpoint keeps the
+// collide, the names derive from (store, network, container). The DNS server's start (an
+// exec, tens of milliseconds, once per network) has a lock of its own (see ensureDNS). The recorded endpoint keeps the
 // network and its bridge in place meanwhile (Disconnect and Remove see it in use, Sweep keeps
 // its veth), and a failure undoes it through Disconnect.
 func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath string, opts ConnectOptions) (_ *Endpoint, retErr error) {
@@ -267,11 +269,14 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 	if err := m.createEndpointLinks(n, e, h); err != nil {
 		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
 	}
+	if err := m.ensureDNS(n); err != nil {
+		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
+	}
 	return e, nil
 }
 
 // lease is the locked part of Connect: it records the container's endpoint with a free
-// address and makes sure the bridge and the DNS server run. leased is false when the
+// address and makes sure the bridge is up. leased is false when the
 // container already had an endpoint, which is returned as it is.
 func (m *Manager) lease(network, containerID, netnsPath, ifName string, opts ConnectOptions) (_ *Network, _ *Endpoint, leased bool, retErr error) {
 	unlock, err := m.st.lock()
@@ -306,11 +311,6 @@ func (m *Manager) lease(network, containerID, netnsPath, ifName string, opts Con
 	n.LastIP = ip
 	if err := m.st.saveEndpoints(n); err != nil {
 		return nil, nil, false, err
-	}
-	if err := m.ensureDNS(n); err != nil {
-		delete(n.Endpoints, containerID)
-		_ = m.st.saveEndpoints(n)
-		return nil, nil, false, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
 	}
 	return n, e, true, nil
 }

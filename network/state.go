@@ -77,12 +77,16 @@ func (n *Network) sortedEndpoints() []*Endpoint {
 // store reads and writes the files under one directory.
 type store struct{ dir string }
 
-// lock takes the exclusive lock of the store; the returned function releases it. Each call
-// opens its own file description, so goroutines of one process exclude each other too.
-func (s store) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+// lock takes the exclusive lock of the store; the returned function releases it.
+func (s store) lock() (func(), error) { return flock(filepath.Join(s.dir, ".lock")) }
+
+// flock takes an exclusive flock(2) on path, creating the file; the returned function
+// releases it. Each call opens its own file description, so goroutines of one process
+// exclude each other too.
+func flock(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600) // Go opens files close-on-exec
 	if err != nil {
-		return nil, fmt.Errorf("open network lock: %w", err)
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		f.Close()

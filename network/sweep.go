@@ -77,6 +77,8 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 			if err := m.st.deleteNetwork(n.Name); err != nil {
 				errs = append(errs, err)
 			}
+			_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
+			_ = os.Remove(m.dnsLockFile(n.Name))
 		default:
 			keep[n.Bridge] = true
 			remaining = append(remaining, n)
@@ -124,6 +126,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 				errs = append(errs, err)
 			}
 			_ = os.Remove(filepath.Join(m.runDir, name+".dns.log"))
+			_ = os.Remove(m.dnsLockFile(name))
 		}
 	}
 

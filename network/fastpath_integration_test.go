@@ -4,11 +4,15 @@ package network
 
 import (
 	"context"
+	"fmt"
+	stdnet "net"
+	"net/netip"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/stackhq/stack/internal/testutil"
 )
@@ -77,3 +81,76 @@ func TestRulesRebuiltOnlyOnChange(t *testing.T) {
 	must(t, m.Unpublish(ctx, "c1"))
 	must(t, m.Disconnect(ctx, "rules", "c1"))
 }
+
+// TestConnectConcurrently connects containers to one network from many goroutines at once
+// (as `stack up` does): every one gets its own address and a working interface, one DNS
+// server runs; disconnecting them at once leaves no veth, lease or server behind.
+func TestConnectConcurrently(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t)
+	_, err := m.Ensure(ctx, Config{Name: "par"})
+	must(t, err)
+	const n = 8
+	nss := make([]string, n)
+	for i := range nss {
+		nss[i] = testutil.NewNetns(t)
+	}
+	var g errgroup.Group
+	for i := range n {
+		g.Go(func() error {
+			_, err := m.Connect(ctx, "par", fmt.Sprintf("c%d", i), nss[i], ConnectOptions{Aliases: []string{fmt.Sprintf("svc%d", i)}})
+			return err
+		})
+	}
+	must(t, g.Wait())
+	net, err := m.Get("par")
+	must(t, err)
+	seen := map[netip.Addr]bool{}
+	for id, e := range net.Endpoints {
+		if seen[e.IP] {
+			t.Errorf("address %s leased twice (%s)", e.IP, id)
+		}
+		seen[e.IP] = true
+	}
+	if len(seen) != n {
+		t.Fatalf("%d endpoints recorded, want %d", len(seen), n)
+	}
+	links, err := m.ownLinks()
+	must(t, err)
+	for _, e := range net.Endpoints {
+		if _, ok := links[e.HostVeth]; !ok {
+			t.Errorf("veth %s of %s missing", e.HostVeth, e.ContainerID)
+		}
+		h, err := nsHandle(e.NetnsPath)
+		must(t, err)
+		l, err := h.LinkByName(e.IfName)
+		if err != nil {
+			t.Errorf("%s has no %s: %v", e.ContainerID, e.IfName, err)
+		} else if addrs, _ := h.AddrList(l, 0); len(addrs) == 0 || !addrs[0].IP.Equal(net4(e.IP)) {
+			t.Errorf("%s: %s has addresses %v, want %s", e.ContainerID, e.IfName, addrs, e.IP)
+		}
+		h.Close()
+	}
+	if pids := dnsProcesses(t, m.st.dir); len(pids) != 1 {
+		t.Errorf("%d dns servers run for the network, want 1", len(pids))
+	}
+	for i := range n {
+		g.Go(func() error { return m.Disconnect(ctx, "par", fmt.Sprintf("c%d", i)) })
+	}
+	must(t, g.Wait())
+	if net, err = m.Get("par"); err != nil || len(net.Endpoints) != 0 {
+		t.Errorf("endpoints left after disconnecting all: %v, %v", net, err)
+	}
+	links, err = m.ownLinks()
+	must(t, err)
+	for name := range links {
+		if name != net.Bridge {
+			t.Errorf("link %s left behind", name)
+		}
+	}
+	if _, ok := aliveFromPidFile(m.dnsPidFile("par")); ok {
+		t.Error("dns server still runs without endpoints")
+	}
+}
+
+func net4(a netip.Addr) stdnet.IP { b := a.As4(); return stdnet.IP(b[:]) }

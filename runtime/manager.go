@@ -537,6 +537,7 @@ type reportReader struct {
 	reader *bufio.Reader
 }
 
+// Close closes the pipe; the monitor's later reports then meet EPIPE, which it ignores.
 func (r *reportReader) Close() error { return r.f.Close() }
 
 // start is Start; it returns the report pipe, positioned after the start report.

@@ -135,8 +135,10 @@ func asInitError(err error) *initError {
 // startError is init's failure as an error.
 type startError struct{ initError }
 
+// Error is init's message.
 func (e *startError) Error() string { return e.Msg }
 
+// Unwrap maps init's error kind back to the runtime's sentinel errors.
 func (e *startError) Unwrap() error {
 	switch e.Kind {
 	case "notfound":

@@ -59,7 +59,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]*Image, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	dec, err := decompress(r)
+	dec, err := Decompress(r)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}

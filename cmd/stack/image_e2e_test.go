@@ -1,0 +1,115 @@
+//go:build e2e
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/stackhq/stack/internal/testutil"
+)
+
+// stackCmd runs the built binary (STACK_BIN) with a store root of the test's own.
+func stackCmd(t *testing.T, root string, stdin []byte, args ...string) (string, string, int) {
+	t.Helper()
+	bin := os.Getenv("STACK_BIN")
+	if bin == "" {
+		t.Skip("SKIP: STACK_BIN is not set (make e2e sets it)")
+	}
+	cmd := exec.Command(bin, append([]string{"--root", root}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run stack %v: %v", args, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func mustStack(t *testing.T, root string, stdin []byte, args ...string) string {
+	t.Helper()
+	out, errOut, code := stackCmd(t, root, stdin, args...)
+	if code != 0 {
+		t.Fatalf("stack %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// TestImageCLIRoundTrip: import → ls/history/inspect → save → rm → load gives the same ID.
+func TestImageCLIRoundTrip(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := testutil.TempRoot(t)
+	id := strings.TrimSpace(mustStack(t, root, testutil.BusyboxTar(t), "image", "import", "--change", `CMD ["/bin/sh"]`, "-", "localhost/e2e:1"))
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Fatalf("import printed %q", id)
+	}
+	var row map[string]string
+	if err := json.Unmarshal([]byte(mustStack(t, root, nil, "image", "ls", "--format", "json")), &row); err != nil {
+		t.Fatal(err)
+	}
+	if row["Repository"] != "localhost/e2e" || row["Tag"] != "1" || !strings.HasPrefix(id, "sha256:"+row["ID"]) {
+		t.Errorf("ls row %v", row)
+	}
+	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "--format", "{{.Id}} {{json .Config.Cmd}}", "localhost/e2e:1")); got != id+` ["/bin/sh"]` {
+		t.Errorf("inspect = %q", got)
+	}
+	if hist := mustStack(t, root, nil, "image", "history", "localhost/e2e:1"); !strings.Contains(hist, "stack image import") {
+		t.Errorf("history:\n%s", hist)
+	}
+	archive := filepath.Join(t.TempDir(), "e2e.tar")
+	mustStack(t, root, nil, "image", "save", "-o", archive, "localhost/e2e:1")
+	if out := mustStack(t, root, nil, "image", "rm", "localhost/e2e:1"); !strings.Contains(out, "Deleted: "+id) {
+		t.Errorf("rm:\n%s", out)
+	}
+	if out := mustStack(t, root, nil, "image", "ls", "-q"); out != "" {
+		t.Errorf("ls -q after rm: %q", out)
+	}
+	if out := mustStack(t, root, nil, "image", "load", "-i", archive); !strings.Contains(out, "Loaded image: localhost/e2e:1") {
+		t.Errorf("load:\n%s", out)
+	}
+	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "--format", "{{.Id}}", "localhost/e2e:1")); got != id {
+		t.Errorf("ID after save/rm/load = %s, want %s", got, id)
+	}
+	_, errOut, code := stackCmd(t, root, nil, "image", "rm", "nosuch:1")
+	if code != 1 || !strings.Contains(errOut, "image not found") {
+		t.Errorf("rm nosuch: exit %d, %q", code, errOut)
+	}
+}
+
+// TestImageCLIPull pulls from Debian's docker-registry on 127.0.0.1 (plain HTTP without
+// --insecure, as docker does for loopback registries), with plain progress lines.
+func TestImageCLIPull(t *testing.T) {
+	testutil.RequireRoot(t)
+	host := testutil.Registry(t)
+	img := testutil.BusyboxImage(t)
+	ref, _ := name.ParseReference(host + "/e2e/busybox:1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	root := testutil.TempRoot(t)
+	out := mustStack(t, root, nil, "image", "pull", host+"/e2e/busybox:1")
+	if !strings.Contains(out, "Pull complete") || !strings.HasSuffix(out, host+"/e2e/busybox:1\n") {
+		t.Errorf("pull output:\n%s", out)
+	}
+	wantID, _ := img.ConfigName()
+	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "--format", "{{.Id}}", host+"/e2e/busybox:1")); got != wantID.String() {
+		t.Errorf("ID %s, want %s", got, wantID)
+	}
+	if out := mustStack(t, root, nil, "image", "pull", host+"/e2e/busybox:1"); !strings.Contains(out, "Already exists") {
+		t.Errorf("second pull:\n%s", out)
+	}
+}

@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"os"
 	goruntime "runtime"
+
+	"github.com/stackhq/stack/network"
+	"github.com/stackhq/stack/runtime"
 )
 
 // The main goroutine stays on the main OS thread for the life of the process. Joining a
@@ -18,7 +21,15 @@ import (
 func init() { goruntime.LockOSThread() }
 
 func main() {
-	err := newRootCmd().Execute()
+	// The runtime re-executes this binary for its internal roles (the per-container monitor,
+	// the container's init); they run and exit here, before cobra or anything else starts.
+	runtime.RunRole(os.Args)
+	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
+		os.Exit(runDNSRole(os.Args[2:]))
+	}
+	root := newRootCmd()
+	root.SetArgs(hoistProjectFlags(os.Args[1:]))
+	err := root.Execute()
 	os.Exit(exitCode(err))
 }
 

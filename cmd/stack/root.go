@@ -2,11 +2,15 @@ package main
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-// globalOptions are the flags every verb accepts, before or after the verb (compose style).
+// globalOptions are the store root, which every verb accepts, and the project flags, which
+// the stack's verbs (config, up, down, ps, ...) accept before or after the verb, as compose
+// does. The docker-style groups (container, image, network, volume) do not take the
+// project flags: there -f means --force or --follow and -p --publish, as in docker.
 type globalOptions struct {
 	root     string   // store root (--root, STACK_ROOT)
 	files    []string // stack files (-f), "-" for standard input
@@ -30,14 +34,64 @@ func newRootCmd() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&global.root, "root", defRoot, "store root (env STACK_ROOT)")
+
+	root.AddCommand(
+		newVersionCmd(),
+		newContainerCmd(),
+		newImageCmd(),
+		newNetworkCmd(),
+		newVolumeCmd(),
+	)
+	for _, c := range []*cobra.Command{
+		newConfigCmd(),
+	} {
+		addProjectFlags(c)
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// addProjectFlags gives a stack verb the flags that name the stack.
+func addProjectFlags(cmd *cobra.Command) {
+	pf := cmd.PersistentFlags()
 	pf.StringArrayVarP(&global.files, "file", "f", nil, "stack file (repeatable; - reads standard input)")
 	pf.StringVarP(&global.project, "project-name", "p", "", "project name (default: name: in the file, else its directory)")
 	pf.StringArrayVar(&global.envFiles, "env-file", nil, "file of variables for interpolation (default: .env beside the stack file)")
 	pf.StringArrayVar(&global.profiles, "profile", nil, "enable services of this profile (repeatable)")
+}
 
-	root.AddCommand(
-		newVersionCmd(),
-		newImageCmd(),
-	)
-	return root
+// projectFlagsWithValue are the flags hoistProjectFlags moves; each takes a value.
+var projectFlagsWithValue = map[string]bool{
+	"-f": true, "--file": true, "-p": true, "--project-name": true,
+	"--env-file": true, "--profile": true, "--root": true,
+}
+
+// hoistProjectFlags moves the flags written before the verb (`stack -f a.yaml -p demo up`)
+// to just after it (`stack up -f a.yaml -p demo`), where the verb's own flag set parses
+// them. Anything else before the verb is left in place for cobra to report.
+func hoistProjectFlags(args []string) []string {
+	var lead []string
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		name, _, hasValue := strings.Cut(a, "=")
+		switch {
+		case projectFlagsWithValue[name] && hasValue:
+			lead = append(lead, a)
+			i++
+		case projectFlagsWithValue[a] && i+1 < len(args):
+			lead = append(lead, a, args[i+1])
+			i += 2
+		case len(a) > 2 && (strings.HasPrefix(a, "-f") || strings.HasPrefix(a, "-p")) && a[1] != '-':
+			lead = append(lead, a) // -fstack.yaml
+			i++
+		default:
+			if i == len(args) || strings.HasPrefix(a, "-") || len(lead) == 0 {
+				return args
+			}
+			out := append([]string{a}, lead...)
+			return append(out, args[i+1:]...)
+		}
+	}
+	return args
 }

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/stackhq/stack/runtime"
+)
+
+// newContainerCmd groups the docker-style container verbs; they work on every container of
+// the store, including those `stack up` made.
+func newContainerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "container",
+		Short: "Manage containers (run, ps, logs, exec, stop, rm, ...)",
+	}
+	cmd.AddCommand(
+		newContainerRunCmd(),
+		newContainerCreateCmd(),
+		newContainerStartCmd(),
+		newContainerStopCmd(),
+		newContainerRestartCmd(),
+		newContainerKillCmd(),
+		newContainerPauseCmd(),
+		newContainerUnpauseCmd(),
+		newContainerRmCmd(),
+		newContainerExecCmd(),
+		newContainerLogsCmd(),
+		newContainerLsCmd(),
+		newContainerInspectCmd(),
+		newContainerWaitCmd(),
+		newContainerTopCmd(),
+		newContainerStatsCmd(),
+		newContainerPortCmd(),
+	)
+	return cmd
+}
+
+// openRuntime opens the container runtime on the global store root.
+func openRuntime() (*runtime.Manager, error) {
+	m, err := runtime.New(global.root)
+	if err != nil {
+		return nil, err
+	}
+	return m, attachNetworking(m)
+}
+
+// startFailure turns a failed start into the exit code Docker uses (125, 126, 127) with a
+// hint.
+func startFailure(err error) error {
+	msg := err
+	switch {
+	case errors.Is(err, runtime.ErrExecNotFound):
+		msg = fmt.Errorf("%w (check the command and the image's PATH)", err)
+	case errors.Is(err, runtime.ErrImage):
+		msg = fmt.Errorf("%w (pull, import or build the image first)", err)
+	case errors.Is(err, runtime.ErrNameInUse):
+		return &exitError{code: 125, err: err}
+	}
+	return &exitError{code: runtime.ExitCode(err), err: msg}
+}
+
+// forEach runs fn on every named container, prints each name that succeeded, and reports
+// all failures at once (docker's behaviour for stop, rm, kill, ...).
+func forEach(cmd *cobra.Command, names []string, fn func(name string) error) error {
+	var errs []error
+	for _, n := range names {
+		if err := fn(n); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), n)
+	}
+	return errors.Join(errs...)
+}
+
+// freeFileShorthand lets a container verb use -f the way docker does (rm -f, logs -f,
+// ps -f): it declares the global --file flag on the verb itself, bound to the same variable
+// but without its -f shorthand, so cobra does not merge the persistent one (and its -f).
+func freeFileShorthand(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVar(&global.files, "file", nil, "stack file (the global flag; -f is this verb's own here)")
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/stackhq/stack/runtime"
+	"golang.org/x/term"
+)
+
+type execOptions struct {
+	interactive, tty, detach bool
+	env                      []string
+	user, workdir            string
+}
+
+func newContainerExecCmd() *cobra.Command {
+	var o execOptions
+	cmd := &cobra.Command{
+		Use:   "exec [flags] CONTAINER COMMAND [ARG...]",
+		Short: "Run a command in a running container; its exit code is passed through",
+		Args:  cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := openRuntime()
+			if err != nil {
+				return err
+			}
+			opts := runtime.ExecOptions{
+				Cmd: args[1:], User: o.user, WorkingDir: o.workdir, Tty: o.tty,
+				Interactive: o.interactive, Detach: o.detach,
+				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+			}
+			for _, e := range o.env {
+				if !strings.Contains(e, "=") {
+					v, ok := os.LookupEnv(e)
+					if !ok {
+						continue
+					}
+					e += "=" + v
+				}
+				opts.Env = append(opts.Env, e)
+			}
+			if o.interactive {
+				opts.Stdin = cmd.InOrStdin()
+			}
+			if o.tty && o.interactive && term.IsTerminal(int(os.Stdin.Fd())) {
+				old, err := term.MakeRaw(int(os.Stdin.Fd()))
+				if err == nil {
+					defer term.Restore(int(os.Stdin.Fd()), old)
+				}
+			}
+			if o.tty && term.IsTerminal(int(os.Stdout.Fd())) {
+				ch, stop := runtime.NotifyResize(int(os.Stdout.Fd()))
+				defer stop()
+				opts.Resize = ch
+			}
+			code, err := m.Exec(cmd.Context(), args[0], opts)
+			if err != nil {
+				if code != 0 {
+					return &exitError{code: code, err: err}
+				}
+				return err
+			}
+			if code != 0 {
+				return &exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	f := cmd.Flags()
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep standard input open")
+	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-terminal")
+	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable")
+	f.StringVarP(&o.user, "user", "u", "", "user: name, uid, name:group or uid:gid")
+	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the container")
+	return cmd
+}

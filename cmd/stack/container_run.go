@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/stackhq/stack/runtime"
+	"golang.org/x/term"
+)
+
+// createOptions are the flags of `container create` and `container run`.
+type createOptions struct {
+	name, workdir, user, hostname, domainname string
+	entrypoint                                string
+	env, envFiles, labels                     []string
+	memory                                    string
+	cpus                                      float64
+	pidsLimit                                 int64
+	restart                                   string
+	init, readOnly, privileged, rm            bool
+	interactive, tty                          bool
+	capAdd, capDrop, securityOpt              []string
+	ulimits, sysctls, addHosts                []string
+	stopSignal                                string
+	stopTimeout                               int
+	healthCmd                                 string
+	healthInterval, healthTimeout             time.Duration
+	healthStartPeriod, healthStartInterval    time.Duration
+	healthRetries                             int
+	noHealthcheck                             bool
+	netVol                                    netVolOptions
+}
+
+func (o *createOptions) bind(f *pflag.FlagSet) {
+	f.StringVar(&o.name, "name", "", "container name (default: generated)")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE (KEY alone copies it from here)")
+	f.StringArrayVar(&o.envFiles, "env-file", nil, "read environment variables from a file")
+	f.StringArrayVarP(&o.labels, "label", "l", nil, "set a label KEY=VALUE")
+	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the container")
+	f.StringVarP(&o.user, "user", "u", "", "user: name, uid, name:group or uid:gid")
+	f.StringVar(&o.hostname, "hostname", "", "container hostname (default: the short ID)")
+	f.StringVar(&o.domainname, "domainname", "", "container NIS domain name")
+	f.StringVar(&o.entrypoint, "entrypoint", "", `override the image's entrypoint ("" resets it)`)
+	f.StringVarP(&o.memory, "memory", "m", "", "memory limit (e.g. 512m, 1g)")
+	f.Float64Var(&o.cpus, "cpus", 0, "CPU quota in cores (e.g. 0.5)")
+	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (0: unlimited)")
+	f.StringVar(&o.restart, "restart", "no", "restart policy: no, always, unless-stopped, on-failure[:N]")
+	f.BoolVar(&o.init, "init", false, "run a tiny init as PID 1 that forwards signals and reaps zombies")
+	f.BoolVar(&o.readOnly, "read-only", false, "mount the root filesystem read-only")
+	f.BoolVar(&o.privileged, "privileged", false, "all capabilities, no seccomp, writable /sys")
+	f.StringArrayVar(&o.capAdd, "cap-add", nil, "add a capability (or ALL)")
+	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a capability (or ALL)")
+	f.StringArrayVar(&o.securityOpt, "security-opt", nil, "no-new-privileges, seccomp=unconfined")
+	f.StringArrayVar(&o.ulimits, "ulimit", nil, "resource limit NAME=SOFT[:HARD] (e.g. nofile=1024:2048)")
+	f.StringArrayVar(&o.sysctls, "sysctl", nil, "namespaced sysctl KEY=VALUE")
+	f.StringArrayVar(&o.addHosts, "add-host", nil, "add HOST:IP to /etc/hosts")
+	f.StringVar(&o.stopSignal, "stop-signal", "", "signal that stops the container (default: the image's or SIGTERM)")
+	f.IntVar(&o.stopTimeout, "stop-timeout", -1, "seconds to wait for a stop before SIGKILL (default 10)")
+	f.StringVar(&o.healthCmd, "health-cmd", "", "healthcheck command (run by /bin/sh -c)")
+	f.DurationVar(&o.healthInterval, "health-interval", 0, "time between healthchecks (default 30s)")
+	f.DurationVar(&o.healthTimeout, "health-timeout", 0, "healthcheck timeout (default 30s)")
+	f.DurationVar(&o.healthStartPeriod, "health-start-period", 0, "grace period before failures count")
+	f.DurationVar(&o.healthStartInterval, "health-start-interval", 0, "time between checks during the start period")
+	f.IntVar(&o.healthRetries, "health-retries", 0, "consecutive failures to be unhealthy (default 3)")
+	f.BoolVar(&o.noHealthcheck, "no-healthcheck", false, "disable the image's healthcheck")
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep standard input open")
+	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-terminal")
+	f.BoolVar(&o.rm, "rm", false, "remove the container when it exits")
+	o.netVol.bind(f)
+}
+
+// spec turns the flags and positional arguments (IMAGE [COMMAND [ARG...]]) into a Spec.
+func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, error) {
+	s := runtime.Spec{
+		Name: o.name, Image: args[0], WorkingDir: o.workdir, User: o.user, Hostname: o.hostname,
+		Domainname: o.domainname, Tty: o.tty, OpenStdin: o.interactive, Init: o.init,
+		ReadOnly: o.readOnly, Privileged: o.privileged, AutoRemove: o.rm,
+		CapAdd: o.capAdd, CapDrop: o.capDrop, SecurityOpt: o.securityOpt,
+		CPUs: o.cpus, PidsLimit: o.pidsLimit, ExtraHosts: o.addHosts, StopSignal: o.stopSignal,
+	}
+	if len(args) > 1 {
+		s.Cmd = args[1:]
+	}
+	if cmd.Flags().Changed("entrypoint") {
+		s.Entrypoint = []string{}
+		if o.entrypoint != "" {
+			s.Entrypoint = []string{o.entrypoint}
+		}
+	}
+	for _, f := range o.envFiles {
+		env, err := readEnvFile(f)
+		if err != nil {
+			return s, fmt.Errorf("--env-file: %w", err)
+		}
+		s.Env = append(s.Env, env...)
+	}
+	for _, e := range o.env {
+		if !strings.Contains(e, "=") {
+			v, ok := os.LookupEnv(e)
+			if !ok {
+				continue
+			}
+			e += "=" + v
+		}
+		s.Env = append(s.Env, e)
+	}
+	if len(o.labels) > 0 {
+		s.Labels = map[string]string{}
+		for _, l := range o.labels {
+			k, v, _ := strings.Cut(l, "=")
+			s.Labels[k] = v
+		}
+	}
+	if o.memory != "" {
+		n, err := units.RAMInBytes(o.memory)
+		if err != nil {
+			return s, fmt.Errorf("--memory %q: %w", o.memory, err)
+		}
+		s.Memory = n
+	}
+	p, err := runtime.ParseRestartPolicy(o.restart)
+	if err != nil {
+		return s, fmt.Errorf("--restart: %w", err)
+	}
+	s.Restart = p
+	if o.stopTimeout >= 0 {
+		d := time.Duration(o.stopTimeout) * time.Second
+		s.StopTimeout = &d
+	}
+	for _, u := range o.ulimits {
+		name, val, ok := strings.Cut(u, "=")
+		soft, hard, hasHard := strings.Cut(val, ":")
+		if !hasHard {
+			hard = soft
+		}
+		sv, err1 := strconv.ParseInt(soft, 10, 64)
+		hv, err2 := strconv.ParseInt(hard, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return s, fmt.Errorf("--ulimit %q: want NAME=SOFT[:HARD]", u)
+		}
+		s.Ulimits = append(s.Ulimits, runtime.Ulimit{Name: name, Soft: sv, Hard: hv})
+	}
+	for _, kv := range o.sysctls {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return s, fmt.Errorf("--sysctl %q: want KEY=VALUE", kv)
+		}
+		if s.Sysctls == nil {
+			s.Sysctls = map[string]string{}
+		}
+		s.Sysctls[k] = v
+	}
+	switch {
+	case o.noHealthcheck:
+		s.Healthcheck = &runtime.Healthcheck{Test: []string{"NONE"}}
+	case o.healthCmd != "":
+		s.Healthcheck = &runtime.Healthcheck{
+			Test: []string{"CMD-SHELL", o.healthCmd}, Interval: o.healthInterval, Timeout: o.healthTimeout,
+			StartPeriod: o.healthStartPeriod, StartInterval: o.healthStartInterval, Retries: o.healthRetries,
+		}
+	}
+	return s, o.netVol.apply(&s)
+}
+
+// readEnvFile reads KEY=VALUE lines (docker's --env-file: # comments, KEY alone copies the
+// variable from this environment).
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.Contains(line, "=") {
+			v, ok := os.LookupEnv(line)
+			if !ok {
+				continue
+			}
+			line += "=" + v
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}
+
+func newContainerCreateCmd() *cobra.Command {
+	var o createOptions
+	cmd := &cobra.Command{
+		Use:   "create [flags] IMAGE [COMMAND [ARG...]]",
+		Short: "Create a container without starting it",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := o.spec(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := openRuntime()
+			if err != nil {
+				return err
+			}
+			c, err := createContainer(cmd.Context(), m, spec, o.netVol.volumeNames)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), c.ID)
+			return nil
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	o.bind(cmd.Flags())
+	return cmd
+}
+
+func newContainerRunCmd() *cobra.Command {
+	var o createOptions
+	var detach bool
+	cmd := &cobra.Command{
+		Use:   "run [flags] IMAGE [COMMAND [ARG...]]",
+		Short: "Create and start a container (in the foreground unless -d)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := o.spec(cmd, args)
+			if err != nil {
+				return err
+			}
+			return runContainer(cmd, spec, o.netVol.volumeNames, detach)
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	o.bind(cmd.Flags())
+	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run in the background and print the container ID")
+	return cmd
+}
+
+// runContainer is `run`: create, start, and unless detached stream the output (and the
+// terminal's input with -it) until the container exits, then exit with its code.
+func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, detach bool) error {
+	ctx := cmd.Context()
+	m, err := openRuntime()
+	if err != nil {
+		return err
+	}
+	c, err := createContainer(ctx, m, spec, volumeNames)
+	if err != nil {
+		return err
+	}
+	if detach {
+		if err := m.Start(ctx, c.ID); err != nil {
+			return startFailure(err)
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), c.ID)
+		return nil
+	}
+	wait, err := m.StartWait(ctx, c.ID)
+	if err != nil {
+		if spec.AutoRemove {
+			_ = m.Remove(context.Background(), c.ID, runtime.RemoveOptions{Force: true})
+		}
+		return startFailure(err)
+	}
+	code, err := attachContainer(ctx, cmd, m, c, wait)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// attachContainer follows the container's output until it exits and returns its exit
+// code. With -i the terminal's input goes to the container (raw mode with -t), and window
+// size changes follow.
+func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, wait func(context.Context) (int, error)) (int, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.Spec.OpenStdin {
+		in := os.Stdin
+		if c.Spec.Tty && term.IsTerminal(int(in.Fd())) {
+			old, err := term.MakeRaw(int(in.Fd()))
+			if err == nil {
+				defer term.Restore(int(in.Fd()), old)
+			}
+		}
+		var resize <-chan [2]uint16
+		if c.Spec.Tty && term.IsTerminal(int(os.Stdout.Fd())) {
+			ch, stop := runtime.NotifyResize(int(os.Stdout.Fd()))
+			defer stop()
+			resize = ch
+		}
+		if err := m.Attach(ctx, c.ID, in, resize); err != nil {
+			return 0, err
+		}
+	} else {
+		// Without a terminal, signals to `run` go to the container, as with docker run.
+		sigs := make(chan os.Signal, 4)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+		defer signal.Stop(sigs)
+		go func() {
+			for s := range sigs {
+				_ = m.Kill(context.Background(), c.ID, s.(syscall.Signal))
+			}
+		}()
+	}
+	logsDone := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		logsDone <- runtime.FollowLogs(ctx, c.LogPath(), runtime.LogOptions{Follow: true, Tail: -1},
+			cmd.OutOrStdout(), cmd.ErrOrStderr(), exited)
+	}()
+	code, err := wait(ctx)
+	close(exited)
+	if lerr := <-logsDone; lerr != nil && err == nil {
+		err = lerr
+	}
+	return code, err
+}
+
+var _ io.Reader = os.Stdin

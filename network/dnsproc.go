@@ -1,0 +1,218 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DNSRole is the hidden first argument that makes the stack binary a network's DNS server:
+// `stack dns <state file> <gateway>`. main dispatches it to DNSMain before cobra starts, so
+// the server initialises nothing else (it stays small: one per network).
+const DNSRole = "dns"
+
+// The DNS server of a network runs detached (own session, reparented when the command that
+// started it exits) and is found again through <rundir>/networks/<name>.dns.pid, which holds
+// "<pid> <start time>": a pid alone is not proof (pids are reused), the start time from
+// /proc/<pid>/stat is. The server writes that file itself, once its sockets are bound, then
+// reports on fd 3 (or says why it could not bind), so Connect returns only when names
+// resolve, and a server whose starter was killed is still recorded. It also exits by itself
+// when its network's state file disappears: nothing can leave it running after its network
+// is gone, whatever crashed in between.
+
+func (m *Manager) dnsPidFile(network string) string {
+	return filepath.Join(m.runDir, network+".dns.pid")
+}
+
+// ensureDNS starts the DNS server of n unless it runs.
+func (m *Manager) ensureDNS(n *Network) error {
+	pidFile := m.dnsPidFile(n.Name)
+	if _, ok := aliveFromPidFile(pidFile); ok {
+		return nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("start dns server of %s: %w", n.Name, err)
+	}
+	defer r.Close()
+	logFile, err := os.OpenFile(filepath.Join(m.runDir, n.Name+".dns.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("start dns server of %s: %w", n.Name, err)
+	}
+	defer logFile.Close()
+	cmd := exec.Command(m.Exe, DNSRole, m.st.networkPath(n.Name), n.Gateway.String(), pidFile)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return fmt.Errorf("start dns server of %s: %s: %w", n.Name, m.Exe, err)
+	}
+	go cmd.Wait() // reap it if it dies while this process lives
+	msg := make([]byte, 512)
+	_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	k, _ := r.Read(msg)
+	if got := strings.TrimSpace(string(msg[:k])); got != "ok" {
+		_ = cmd.Process.Kill()
+		if got == "" {
+			got = "no answer within 10s"
+		}
+		return fmt.Errorf("start dns server of %s on %s:53: %s", n.Name, n.Gateway, got)
+	}
+	return nil
+}
+
+// writePidFile records the calling process in file as "<pid> <start time>".
+func writePidFile(file string) error {
+	start, err := procStartTime(os.Getpid())
+	if err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", os.Getpid(), start), 0o600); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	if err := os.Rename(tmp, file); err != nil {
+		return fmt.Errorf("write pid file: %w", err)
+	}
+	return nil
+}
+
+// stopDNS stops the DNS server of a network, if it runs, and waits for it to exit.
+func (m *Manager) stopDNS(network string) error {
+	pidFile := m.dnsPidFile(network)
+	if pid, ok := aliveFromPidFile(pidFile); ok {
+		if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("stop dns server of %s (pid %d): %w", network, pid, err)
+		}
+		deadline := time.Now().Add(3 * time.Second)
+		for processRunning(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if processRunning(pid) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("stop dns server of %s: %w", network, err)
+	}
+	return nil
+}
+
+// aliveFromPidFile returns the pid in file if that very process (same start time) runs.
+func aliveFromPidFile(file string) (int, bool) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0, false
+	}
+	pid, err1 := strconv.Atoi(f[0])
+	start, err2 := strconv.ParseUint(f[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	if got, err := procStartTime(pid); err != nil || got != start || !processRunning(pid) {
+		return 0, false
+	}
+	return pid, true
+}
+
+// procStatFields returns the fields of /proc/<pid>/stat after the command name.
+func procStatFields(pid int) ([]string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil, fmt.Errorf("parse /proc/%d/stat: %w", pid, ErrInvalid)
+	}
+	return strings.Fields(string(b[i+1:])), nil
+}
+
+// procStartTime returns field 22 of /proc/<pid>/stat: the start time in clock ticks.
+func procStartTime(pid int) (uint64, error) {
+	f, err := procStatFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	if len(f) < 20 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, ErrInvalid)
+	}
+	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// processRunning reports whether pid exists and is not a zombie.
+func processRunning(pid int) bool {
+	f, err := procStatFields(pid)
+	return err == nil && len(f) > 0 && f[0] != "Z"
+}
+
+// DNSMain is the DNS server role: args are the network's state file, the gateway address to
+// listen on and the pid file to write. It reports readiness on fd 3 when present, and serves
+// until SIGTERM or until the state file is gone.
+func DNSMain(args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("usage: stack %s STATE-FILE ADDRESS PID-FILE: %w", DNSRole, ErrInvalid)
+	}
+	gw, err := netip.ParseAddr(args[1])
+	if err != nil {
+		return fmt.Errorf("dns server address %q: %w", args[1], ErrInvalid)
+	}
+	ready := func(error) {}
+	if status := os.NewFile(3, "status"); status != nil {
+		if _, err := status.Stat(); err == nil {
+			ready = func(err error) {
+				msg := "ok"
+				if err != nil {
+					msg = err.Error()
+				}
+				fmt.Fprintln(status, msg)
+				status.Close()
+			}
+		}
+	}
+	upstreams, err := HostResolvers("/etc/resolv.conf", gw)
+	if err != nil {
+		ready(err)
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		for ctx.Err() == nil {
+			if _, err := os.Stat(args[0]); errors.Is(err, os.ErrNotExist) {
+				stop()
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+	pidFile := args[2]
+	err = NewDNSServer(args[0], upstreams).Serve(ctx, net.JoinHostPort(gw.String(), "53"), func(err error) {
+		if err == nil {
+			err = writePidFile(pidFile)
+		}
+		ready(err)
+	})
+	if pid, ok := aliveFromPidFile(pidFile); ok && pid == os.Getpid() {
+		_ = os.Remove(pidFile)
+	}
+	return err
+}

@@ -1,0 +1,135 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+)
+
+// Sweep repairs the store after crashes, given which containers are alive. In order:
+//
+//  1. endpoints of dead containers: delete their veth (if any survived), drop the lease;
+//  2. published ports of dead containers;
+//  3. networks left without endpoints: stop the DNS server, and remove AutoRemove networks
+//     (bridge and record); networks with endpoints get their bridge and DNS server back;
+//  4. links of this store (by alias) that no record names: bridges of networks whose
+//     record is gone, veths of endpoints never recorded or already dropped;
+//  5. DNS servers of networks that no longer exist;
+//  6. the nftables table, rebuilt from what remains (or deleted).
+//
+// It holds the store lock throughout, so it never races a Connect in progress.
+func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool) error {
+	unlock, err := m.st.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	nets, err := m.st.listNetworks()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	keep := map[string]bool{}
+	var remaining []*Network
+	for _, n := range nets {
+		changed := false
+		for id, e := range n.Endpoints {
+			if alive(id) {
+				keep[e.HostVeth] = true
+				continue
+			}
+			if err := deleteLink(e.HostVeth); err != nil {
+				errs = append(errs, err)
+				keep[e.HostVeth] = true
+				continue
+			}
+			delete(n.Endpoints, id)
+			changed = true
+		}
+		if changed {
+			if err := m.st.saveNetwork(n); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		switch {
+		case len(n.Endpoints) > 0:
+			keep[n.Bridge] = true
+			remaining = append(remaining, n)
+			if err := m.ensureBridge(n); err != nil {
+				errs = append(errs, err)
+			} else if err := m.ensureDNS(n); err != nil {
+				errs = append(errs, err)
+			}
+		case n.AutoRemove:
+			if err := m.stopDNS(n.Name); err != nil {
+				errs = append(errs, err)
+			}
+			if err := deleteLink(n.Bridge); err != nil {
+				errs = append(errs, err)
+			}
+			if err := m.st.deleteNetwork(n.Name); err != nil {
+				errs = append(errs, err)
+			}
+		default:
+			keep[n.Bridge] = true
+			remaining = append(remaining, n)
+			if err := m.stopDNS(n.Name); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+
+	ports, err := m.st.loadPorts()
+	if err != nil {
+		return err
+	}
+	portsChanged := false
+	for id := range ports {
+		if !alive(id) {
+			delete(ports, id)
+			portsChanged = true
+		}
+	}
+	if portsChanged {
+		if err := m.st.savePorts(ports); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	links, err := m.ownLinks()
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for name, l := range links {
+		if keep[name] {
+			continue
+		}
+		if err := netlink.LinkDel(l); err != nil {
+			errs = append(errs, fmt.Errorf("sweep link %s: %w", name, err))
+		}
+	}
+
+	pidFiles, _ := filepath.Glob(filepath.Join(m.runDir, "*.dns.pid"))
+	for _, f := range pidFiles {
+		name := strings.TrimSuffix(filepath.Base(f), ".dns.pid")
+		if _, err := m.st.loadNetwork(name); errors.Is(err, ErrNotFound) {
+			if err := m.stopDNS(name); err != nil {
+				errs = append(errs, err)
+			}
+			_ = os.Remove(filepath.Join(m.runDir, name+".dns.log"))
+		}
+	}
+
+	if err := m.syncRules(remaining, ports); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sweep networks: %w", err)
+	}
+	return nil
+}

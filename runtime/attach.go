@@ -1,0 +1,169 @@
+package runtime
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// Attaching: a container made with OpenStdin (-i) gets its standard input from its monitor,
+// which listens on an abstract unix socket (no file to clean up; only root may connect,
+// checked with SO_PEERCRED). A client sends frames; the output is read from the log, which
+// already has every byte in order.
+//
+//	frame = type (1 byte) | length (4 bytes, big endian) | payload
+//	'd'  bytes for the container's stdin (or its terminal)
+//	'r'  window size: rows (2 bytes), cols (2 bytes)
+//	'c'  end of input: the container's stdin is closed (not with a terminal)
+const (
+	frameData   = 'd'
+	frameResize = 'r'
+	frameClose  = 'c'
+)
+
+func attachAddr(id string) string { return "@stack-attach-" + id }
+
+// attachServer is the monitor's side.
+type attachServer struct {
+	mu    sync.Mutex
+	stdin *os.File // current process's stdin pipe or pty master; nil between restarts
+	tty   bool
+}
+
+func (a *attachServer) set(f *os.File) {
+	a.mu.Lock()
+	a.stdin = f
+	a.mu.Unlock()
+}
+
+// serve accepts clients until the listener closes.
+func (a *attachServer) serve(l *net.UnixListener) {
+	for {
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		go a.handle(conn)
+	}
+}
+
+func (a *attachServer) handle(conn *net.UnixConn) {
+	defer conn.Close()
+	raw, err := conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	var cred *unix.Ucred
+	_ = raw.Control(func(fd uintptr) {
+		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if err != nil || cred.Uid != 0 {
+		return
+	}
+	var hdr [5]byte
+	buf := make([]byte, 32<<10)
+	for {
+		if _, err := io.ReadFull(conn, hdr[:]); err != nil {
+			return
+		}
+		n := binary.BigEndian.Uint32(hdr[1:])
+		if n > uint32(len(buf)) {
+			return
+		}
+		if _, err := io.ReadFull(conn, buf[:n]); err != nil {
+			return
+		}
+		a.mu.Lock()
+		f := a.stdin
+		switch hdr[0] {
+		case frameData:
+			if f != nil {
+				_, _ = f.Write(buf[:n])
+			}
+		case frameResize:
+			if f != nil && a.tty && n == 4 {
+				_ = pty.Setsize(f, &pty.Winsize{Rows: binary.BigEndian.Uint16(buf), Cols: binary.BigEndian.Uint16(buf[2:])})
+			}
+		case frameClose:
+			if f != nil && !a.tty {
+				f.Close()
+				a.stdin = nil
+			}
+		}
+		a.mu.Unlock()
+	}
+}
+
+// Attach connects in to the container's standard input (made with OpenStdin) and, with a
+// terminal, resize to its window size, until in ends (stdin is then closed, unless it is a
+// terminal) or ctx is done. It returns once connected; the copying goes on in the
+// background.
+func (m *Manager) Attach(ctx context.Context, idOrName string, in io.Reader, resize <-chan [2]uint16) error {
+	c, err := m.Get(idOrName)
+	if err != nil {
+		return err
+	}
+	if !c.Spec.OpenStdin {
+		return fmt.Errorf("attach to %s: %w: it was created without -i", c.Name, ErrInvalidSpec)
+	}
+	if !c.Running() {
+		return fmt.Errorf("attach to %s: %w", c.Name, ErrNotRunning)
+	}
+	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: attachAddr(c.ID), Net: "unix"})
+	if err != nil {
+		return fmt.Errorf("attach to %s: %w", c.Name, err)
+	}
+	var wmu sync.Mutex
+	send := func(typ byte, p []byte) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		var hdr [5]byte
+		hdr[0] = typ
+		binary.BigEndian.PutUint32(hdr[1:], uint32(len(p)))
+		if _, err := conn.Write(hdr[:]); err != nil {
+			return err
+		}
+		_, err := conn.Write(p)
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		conn.Close()
+	}()
+	if resize != nil {
+		go func() {
+			for sz := range resize {
+				var p [4]byte
+				binary.BigEndian.PutUint16(p[:], sz[0])
+				binary.BigEndian.PutUint16(p[2:], sz[1])
+				if send(frameResize, p[:]) != nil {
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		buf := make([]byte, 16<<10)
+		for {
+			n, err := in.Read(buf)
+			if n > 0 && send(frameData, buf[:n]) != nil {
+				return
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					_ = send(frameClose, nil)
+				}
+				return
+			}
+		}
+	}()
+	return nil
+}

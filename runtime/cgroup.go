@@ -1,0 +1,361 @@
+package runtime
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// cgroup is a container's control group: /stack/<id> in every v1 hierarchy (hybrid hosts like
+// the development machines, where only hugetlb lives on the unified tree) or in the unified
+// v2 tree when the host is pure cgroup2. Limits: memory (swap off, so the limit is the limit),
+// CPU quota, pids; the devices controller allows only the standard pseudo-devices, and the
+// freezer implements pause.
+type cgroup struct {
+	id string
+	v1 cgroup1.Cgroup
+	v2 *cgroup2.Manager
+}
+
+const cgroupParent = "/stack"
+
+// cgroupMountpoint is where the v1 hierarchies or the v2 tree are mounted.
+const cgroupMountpoint = "/sys/fs/cgroup"
+
+func unified() bool { return cgroups.Mode() == cgroups.Unified }
+
+// allowedDevices is Docker's default device allow-list: no host device beyond the
+// pseudo-devices /dev holds (null, zero, full, random, urandom, tty, console, ptmx, pts),
+// plus mknod of anything (creating a node is harmless when opening it is denied).
+func allowedDevices() []specs.LinuxDeviceCgroup {
+	ptr := func(v int64) *int64 { return &v }
+	dev := func(typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
+		d := specs.LinuxDeviceCgroup{Allow: true, Type: typ, Access: access}
+		if major >= 0 {
+			d.Major = ptr(major)
+		}
+		if minor >= 0 {
+			d.Minor = ptr(minor)
+		}
+		return d
+	}
+	return []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		dev("c", -1, -1, "m"), dev("b", -1, -1, "m"),
+		dev("c", 1, 3, "rwm"), dev("c", 1, 5, "rwm"), dev("c", 1, 7, "rwm"),
+		dev("c", 1, 8, "rwm"), dev("c", 1, 9, "rwm"),
+		dev("c", 5, 0, "rwm"), dev("c", 5, 1, "rwm"), dev("c", 5, 2, "rwm"),
+		dev("c", 136, -1, "rwm"),
+	}
+}
+
+// resources translates the Spec's limits to the OCI form both cgroup versions take.
+func resources(s *Spec) *specs.LinuxResources {
+	r := &specs.LinuxResources{Devices: allowedDevices()}
+	if s.Privileged {
+		r.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
+	}
+	if s.Memory > 0 {
+		limit := s.Memory
+		r.Memory = &specs.LinuxMemory{Limit: &limit}
+		if unified() || fileExists(filepath.Join(cgroupMountpoint, "memory", "memory.memsw.limit_in_bytes")) {
+			swap := s.Memory // memory+swap = memory: no swap, so an overrun is an OOM kill
+			r.Memory.Swap = &swap
+		}
+	}
+	if s.CPUs > 0 {
+		period := uint64(100000)
+		quota := int64(s.CPUs * float64(period))
+		r.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
+	}
+	if s.PidsLimit > 0 {
+		limit := s.PidsLimit
+		r.Pids = &specs.LinuxPids{Limit: &limit}
+	}
+	return r
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// createCgroup makes the container's cgroup with its limits.
+func createCgroup(id string, s *Spec) (*cgroup, error) {
+	path := cgroupParent + "/" + id
+	if unified() {
+		res := cgroup2.ToResources(resources(s))
+		if s.Memory > 0 {
+			swap := int64(0) // v2 counts swap separately
+			res.Memory.Swap = &swap
+		}
+		m, err := cgroup2.NewManager(cgroupMountpoint, path, res)
+		if err != nil {
+			return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+		}
+		return &cgroup{id: id, v2: m}, nil
+	}
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), resources(s))
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
+	}
+	return &cgroup{id: id, v1: cg}, nil
+}
+
+// loadCgroup opens an existing container cgroup.
+func loadCgroup(id string) (*cgroup, error) {
+	path := cgroupParent + "/" + id
+	if unified() {
+		m, err := cgroup2.Load(path)
+		if err != nil {
+			return nil, fmt.Errorf("load cgroup %s: %w", path, err)
+		}
+		return &cgroup{id: id, v2: m}, nil
+	}
+	cg, err := cgroup1.Load(cgroup1.StaticPath(path))
+	if err != nil {
+		return nil, fmt.Errorf("load cgroup %s: %w", path, err)
+	}
+	return &cgroup{id: id, v1: cg}, nil
+}
+
+func (c *cgroup) add(pid int) error {
+	var err error
+	if c.v2 != nil {
+		err = c.v2.AddProc(uint64(pid))
+	} else {
+		err = c.v1.Add(cgroup1.Process{Pid: pid})
+	}
+	if err != nil {
+		return fmt.Errorf("add pid %d to cgroup %s: %w", pid, c.id, err)
+	}
+	return nil
+}
+
+func (c *cgroup) freeze() error {
+	var err error
+	if c.v2 != nil {
+		err = c.v2.Freeze()
+	} else {
+		err = c.v1.Freeze()
+	}
+	if err != nil {
+		return fmt.Errorf("freeze cgroup %s: %w", c.id, err)
+	}
+	return nil
+}
+
+func (c *cgroup) thaw() error {
+	var err error
+	if c.v2 != nil {
+		err = c.v2.Thaw()
+	} else {
+		err = c.v1.Thaw()
+	}
+	if err != nil {
+		return fmt.Errorf("thaw cgroup %s: %w", c.id, err)
+	}
+	return nil
+}
+
+// pids lists the processes in the cgroup.
+func (c *cgroup) pids() ([]int, error) {
+	var out []int
+	if c.v2 != nil {
+		ps, err := c.v2.Procs(true)
+		if err != nil {
+			return nil, fmt.Errorf("list cgroup %s: %w", c.id, err)
+		}
+		for _, p := range ps {
+			out = append(out, int(p))
+		}
+		return out, nil
+	}
+	ps, err := c.v1.Processes(cgroup1.Pids, true)
+	if err != nil {
+		return nil, fmt.Errorf("list cgroup %s: %w", c.id, err)
+	}
+	self := os.Getpid()
+	for _, p := range ps {
+		// On v1 a process is listed when any of its threads is in the cgroup: exec's thread
+		// joins for the instant of a fork (see joinThread); that process is not the container.
+		if p.Pid != self {
+			out = append(out, p.Pid)
+		}
+	}
+	return out, nil
+}
+
+// joinThread moves the calling thread (v1 only: v2 forks straight into the cgroup with
+// CLONE_INTO_CGROUP) into the container's cgroup in every hierarchy, so a child forked by it
+// starts inside with no window for escape. The returned func moves the thread back where it
+// was (through files opened now, while /sys/fs/cgroup is still the host's), so the calling
+// process is never part of the container afterwards.
+func (c *cgroup) joinThread() (leave func(), err error) {
+	tid := unix.Gettid()
+	orig, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("join cgroup: %w", err)
+	}
+	var back []*os.File
+	// Lines are "id:controllers:path": one tasks file per v1 hierarchy to return to.
+	for _, line := range strings.Split(strings.TrimSpace(string(orig)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[1] == "" {
+			continue
+		}
+		dir := strings.Split(strings.TrimPrefix(parts[1], "name="), ",")[0]
+		if f, err := os.OpenFile(filepath.Join(cgroupMountpoint, dir, parts[2], "tasks"), os.O_WRONLY, 0); err == nil {
+			back = append(back, f)
+		}
+	}
+	leave = func() {
+		for _, f := range back {
+			_, _ = f.WriteString(strconv.Itoa(tid))
+			f.Close()
+		}
+	}
+	if err := c.v1.AddTask(cgroup1.Process{Pid: tid}); err != nil {
+		leave()
+		return nil, fmt.Errorf("join cgroup %s: %w", c.id, err)
+	}
+	return leave, nil
+}
+
+// killAll sends SIGKILL to every process of the cgroup until it is empty (a fork between
+// the listing and the kill shows up in the next round), thawing first: a frozen task only
+// dies once it runs again.
+func (c *cgroup) killAll(deadline time.Time) error {
+	_ = c.thaw()
+	for {
+		pids, err := c.pids()
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) {
+			return nil // removed meanwhile (by the monitor, after the last process died)
+		}
+		if err != nil {
+			return err
+		}
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kill cgroup %s: %d processes left", c.id, len(pids))
+		}
+		for _, p := range pids {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// delete removes the cgroup (it must be empty); a missing cgroup is fine.
+func (c *cgroup) delete() error {
+	var err error
+	if c.v2 != nil {
+		err = c.v2.Delete()
+	} else {
+		err = c.v1.Delete()
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete cgroup %s: %w", c.id, err)
+	}
+	return nil
+}
+
+// oomKills returns how many processes the kernel's OOM killer killed in this cgroup.
+func (c *cgroup) oomKills() uint64 {
+	file, key := filepath.Join(cgroupMountpoint, "memory", cgroupParent, c.id, "memory.oom_control"), "oom_kill"
+	if c.v2 != nil {
+		file = filepath.Join(cgroupMountpoint, cgroupParent, c.id, "memory.events")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		if k == key {
+			n, _ := strconv.ParseUint(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// Stats are a container's resource usage from its cgroup.
+type Stats struct {
+	MemoryUsage uint64 // bytes, page cache excluded (as docker stats shows)
+	MemoryLimit uint64 // bytes; the host's memory when unlimited
+	CPUUsage    uint64 // total CPU time in nanoseconds
+	Pids        uint64
+}
+
+func (c *cgroup) stats() (Stats, error) {
+	var st Stats
+	if c.v2 != nil {
+		m, err := c.v2.Stat()
+		if err != nil {
+			return st, fmt.Errorf("stat cgroup %s: %w", c.id, err)
+		}
+		if m.Memory != nil {
+			st.MemoryUsage = m.Memory.Usage - m.Memory.InactiveFile
+			st.MemoryLimit = m.Memory.UsageLimit
+		}
+		if m.CPU != nil {
+			st.CPUUsage = m.CPU.UsageUsec * 1000
+		}
+		if m.Pids != nil {
+			st.Pids = m.Pids.Current
+		}
+		st.MemoryLimit = min(st.MemoryLimit, hostMemory())
+		return st, nil
+	}
+	m, err := c.v1.Stat(cgroup1.IgnoreNotExist)
+	if err != nil {
+		return st, fmt.Errorf("stat cgroup %s: %w", c.id, err)
+	}
+	if m.Memory != nil && m.Memory.Usage != nil {
+		st.MemoryUsage = m.Memory.Usage.Usage - m.Memory.TotalInactiveFile
+		st.MemoryLimit = m.Memory.Usage.Limit
+	}
+	if m.CPU != nil && m.CPU.Usage != nil {
+		st.CPUUsage = m.CPU.Usage.Total
+	}
+	if m.Pids != nil {
+		st.Pids = m.Pids.Current
+	}
+	st.MemoryLimit = min(st.MemoryLimit, hostMemory())
+	return st, nil
+}
+
+// hostMemory is MemTotal from /proc/meminfo: the real bound of an unlimited container.
+func hostMemory() uint64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return ^uint64(0)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return ^uint64(0)
+}

@@ -1,0 +1,660 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/stackhq/stack/runtime/image"
+	"golang.org/x/sys/unix"
+)
+
+// NetworkAttacher connects a container's pinned network namespace to networks and publishes
+// its ports; the network package implements it and the caller sets it on the Manager.
+// Without one a container has only lo (like --network none).
+type NetworkAttacher interface {
+	// Attach runs once the namespace at netnsPath exists and before the container's first
+	// process starts. It reads c.Spec.Networks and c.Spec.Ports, fills c.Networks and
+	// c.Ports with what it set up (addresses, host ports chosen for -P), and may rewrite
+	// the files at c.HostsPath() and c.ResolvConfPath().
+	Attach(ctx context.Context, c *Container, netnsPath string) error
+	// Detach undoes Attach when the container is removed; the namespace still exists.
+	Detach(ctx context.Context, c *Container) error
+}
+
+// Manager creates and controls the containers of one store root. It holds no state of its
+// own beyond paths: every call reads the store, so several processes (CLI invocations,
+// `stack up`, monitors) share one truth.
+//
+// A program using it must lock its main goroutine to the main thread in an init function
+// (cmd/stack does): Start and Exec move locked threads into other namespaces and let them
+// die, and Go cannot retire the main thread, whose namespaces /proc/self reflects.
+type Manager struct {
+	root   string
+	dir    string // <root>/containers
+	run    string // RunDir(root)
+	images *image.Store
+
+	// Network, when set, attaches containers to networks at their first start and detaches
+	// them at removal.
+	Network NetworkAttacher
+}
+
+// New opens the container store under root (root/containers) and the image store
+// (root/images), creating the directories as needed.
+func New(root string) (*Manager, error) {
+	m := &Manager{root: root, dir: filepath.Join(root, "containers"), run: RunDir(root)}
+	if err := os.MkdirAll(filepath.Join(m.dir, "by-name"), 0o700); err != nil {
+		return nil, fmt.Errorf("create container store: %w", err)
+	}
+	imgs, err := image.Open(filepath.Join(root, "images"))
+	if err != nil {
+		return nil, fmt.Errorf("open image store: %w", err)
+	}
+	m.images = imgs
+	return m, nil
+}
+
+// Root is the store root the Manager works on.
+func (m *Manager) Root() string { return m.root }
+
+// Get finds a container by full ID, name, or unique ID prefix.
+func (m *Manager) Get(idOrName string) (*Container, error) {
+	id, err := m.resolve(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	return loadContainer(filepath.Join(m.dir, id), m.run)
+}
+
+func (m *Manager) resolve(idOrName string) (string, error) {
+	if idOrName == "" {
+		return "", fmt.Errorf("%w: empty name", ErrNotFound)
+	}
+	if isID(idOrName) && fileExists(filepath.Join(m.dir, idOrName, "state.json")) {
+		return idOrName, nil
+	}
+	if validName(idOrName) {
+		if id, err := os.Readlink(filepath.Join(m.dir, "by-name", idOrName)); err == nil {
+			return id, nil
+		}
+	}
+	ents, err := os.ReadDir(m.dir)
+	if err != nil {
+		return "", fmt.Errorf("list containers: %w", err)
+	}
+	found := ""
+	for _, e := range ents {
+		if isID(e.Name()) && strings.HasPrefix(e.Name(), idOrName) {
+			if found != "" {
+				return "", fmt.Errorf("%w: %s", ErrAmbiguous, idOrName)
+			}
+			found = e.Name()
+		}
+	}
+	if found == "" {
+		return "", fmt.Errorf("%w: %s", ErrNotFound, idOrName)
+	}
+	return found, nil
+}
+
+// List returns the containers, newest first: running ones, or all with opts.All, filtered
+// by labels. It reads one small file per container.
+func (m *Manager) List(opts ListOptions) ([]*Container, error) {
+	ents, err := os.ReadDir(m.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !isID(e.Name()) {
+			continue
+		}
+		c, err := loadContainer(filepath.Join(m.dir, e.Name()), m.run)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue // removed meanwhile
+			}
+			return nil, err
+		}
+		if !opts.All && !c.Running() {
+			continue
+		}
+		if !matchLabels(c.Spec.Labels, opts.Labels) {
+			continue
+		}
+		out = append(out, c)
+	}
+	sortByCreated(out)
+	return out, nil
+}
+
+func matchLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		hv, ok := have[k]
+		if !ok || (v != "" && hv != v) {
+			return false
+		}
+	}
+	return true
+}
+
+// Create makes a container from spec: it resolves the image, reserves the name, and lays
+// out the container's directory (read/write layer, /etc files, state). Nothing runs yet.
+func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr error) {
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	img, err := m.images.Get(spec.Image)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrImage, spec.Image, err)
+	}
+	cfg := img.Config.Config
+	c := &Container{
+		ID:      newID(),
+		Created: time.Now().UTC(),
+		Spec:    spec,
+		ImageID: img.ID,
+		Image: ImageConfig{
+			Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Env: cfg.Env, WorkingDir: cfg.WorkingDir,
+			User: cfg.User, StopSignal: cfg.StopSignal, LowerDirs: img.LowerDirs(),
+		},
+		State: State{Status: StatusCreated},
+		run:   m.run,
+	}
+	for v := range cfg.Volumes {
+		c.Image.Volumes = append(c.Image.Volumes, v)
+	}
+	for p := range cfg.ExposedPorts {
+		c.Image.ExposedPorts = append(c.Image.ExposedPorts, p)
+	}
+	if hc := cfg.Healthcheck; hc != nil {
+		c.Image.Healthcheck = &Healthcheck{Test: hc.Test, Interval: hc.Interval, Timeout: hc.Timeout,
+			StartPeriod: hc.StartPeriod, Retries: hc.Retries}
+	}
+	if len(c.Command()) == 0 {
+		return nil, fmt.Errorf("%w: no command specified (the image has none)", ErrInvalidSpec)
+	}
+	c.dir = filepath.Join(m.dir, c.ID)
+	if err := m.reserveName(c, spec.Name == ""); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			os.Remove(filepath.Join(m.dir, "by-name", c.Name))
+			os.RemoveAll(c.dir)
+		}
+	}()
+	// The merged root takes its mode from upper, so upper (and the mount point) are 0755
+	// like a root directory; the container directory itself stays private.
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{c.dir, 0o700}, {filepath.Join(c.dir, "upper"), 0o755}, {filepath.Join(c.dir, "work"), 0o700}, {c.rootfs(), 0o755}} {
+		if err := os.Mkdir(d.path, d.mode); err != nil {
+			return nil, fmt.Errorf("create container dir: %w", err)
+		}
+		if err := os.Chmod(d.path, d.mode); err != nil { // umask
+			return nil, fmt.Errorf("create container dir: %w", err)
+		}
+	}
+	if err := c.writeEtcFiles(); err != nil {
+		return nil, err
+	}
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// reserveName takes the name with an atomic symlink by-name/<name> → ID; a generated name
+// that is taken is generated again.
+func (m *Manager) reserveName(c *Container, generate bool) error {
+	for i := 0; ; i++ {
+		name := c.Spec.Name
+		if generate {
+			name = generateName()
+			if i > 10 {
+				name = fmt.Sprintf("%s_%d", name, i)
+			}
+		}
+		err := os.Symlink(c.ID, filepath.Join(m.dir, "by-name", name))
+		if err == nil {
+			c.Name = name
+			return nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("reserve name %s: %w", name, err)
+		}
+		if !generate {
+			owner, _ := os.Readlink(filepath.Join(m.dir, "by-name", name))
+			if owner != "" && !fileExists(filepath.Join(m.dir, owner, "state.json")) {
+				// A leftover of a crash between reservation and removal: take it over.
+				if os.Remove(filepath.Join(m.dir, "by-name", name)) == nil {
+					continue
+				}
+			}
+			return fmt.Errorf("%w: the name %q is already used by container %.12s; remove or rename it", ErrNameInUse, name, owner)
+		}
+	}
+}
+
+// Command is the process's argv: the image's Entrypoint and Cmd with the Spec's overrides
+// (an overridden entrypoint drops the image's Cmd, as in Docker).
+func (c *Container) Command() []string {
+	ep, cmd := c.Image.Entrypoint, c.Image.Cmd
+	if c.Spec.Entrypoint != nil {
+		ep, cmd = c.Spec.Entrypoint, nil
+	}
+	if c.Spec.Cmd != nil {
+		cmd = c.Spec.Cmd
+	}
+	return append(append([]string{}, ep...), cmd...)
+}
+
+// env is the image's environment with the Spec's merged over it by key, plus PATH,
+// HOSTNAME and (with a terminal) TERM.
+func (c *Container) env() []string {
+	var out []string
+	idx := map[string]int{}
+	add := func(kv string) {
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+			return
+		}
+		idx[k] = len(out)
+		out = append(out, kv)
+	}
+	add("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	add("HOSTNAME=" + c.hostname())
+	if c.Spec.Tty {
+		add("TERM=xterm")
+	}
+	for _, e := range c.Image.Env {
+		add(e)
+	}
+	for _, e := range c.Spec.Env {
+		if !strings.Contains(e, "=") {
+			continue // a bare KEY was resolved from the caller's environment by cmd, or dropped
+		}
+		add(e)
+	}
+	return out
+}
+
+func (c *Container) hostname() string {
+	if c.Spec.Hostname != "" {
+		return c.Spec.Hostname
+	}
+	return c.ID[:12]
+}
+
+// healthcheck is the effective healthcheck: the Spec's, else the image's; nil when none or
+// disabled with NONE.
+func (c *Container) healthcheck() *Healthcheck {
+	hc := c.Spec.Healthcheck
+	if hc == nil {
+		hc = c.Image.Healthcheck
+	}
+	if hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
+		return nil
+	}
+	return hc
+}
+
+// writeEtcFiles writes the hosts, resolv.conf and hostname files the container's /etc gets.
+// resolv.conf is the host's without loopback name servers (unreachable from the container's
+// own loopback).
+func (c *Container) writeEtcFiles() error {
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+	for _, h := range c.Spec.ExtraHosts {
+		host, ip, _ := strings.Cut(h, ":")
+		if strings.HasPrefix(ip, "[") { // docker's [v6]:host form is host:ip with brackets
+			ip = strings.Trim(ip, "[]")
+		}
+		hosts += ip + "\t" + host + "\n"
+	}
+	var resolv strings.Builder
+	if f, err := os.Open("/etc/resolv.conf"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line := sc.Text()
+			if fs := strings.Fields(line); len(fs) >= 2 && fs[0] == "nameserver" && (strings.HasPrefix(fs[1], "127.") || fs[1] == "::1") {
+				continue
+			}
+			resolv.WriteString(line + "\n")
+		}
+		f.Close()
+	}
+	for _, f := range []struct {
+		path, data string
+	}{{c.HostsPath(), hosts}, {c.ResolvConfPath(), resolv.String()}, {c.HostnamePath(), c.hostname() + "\n"}} {
+		if err := writeFileAtomic(f.path, []byte(f.data), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// initConfig resolves what init needs from the container's spec and image.
+func (c *Container) initConfig() (initConfig, error) {
+	caps, err := capabilitySet(c.Spec.CapAdd, c.Spec.CapDrop, c.Spec.Privileged)
+	if err != nil {
+		return initConfig{}, err
+	}
+	nnp, unconfined, err := securityOpts(c.Spec.SecurityOpt)
+	if err != nil {
+		return initConfig{}, err
+	}
+	cwd := c.Spec.WorkingDir
+	if cwd == "" {
+		cwd = c.Image.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	user := c.Spec.User
+	if user == "" {
+		user = c.Image.User
+	}
+	return initConfig{
+		Args: c.Command(), Env: c.env(), Cwd: cwd, User: user,
+		Hostname: c.hostname(), Domainname: c.Spec.Domainname,
+		Tty: c.Spec.Tty, Reaper: c.Spec.Init, ReadOnly: c.Spec.ReadOnly, Privileged: c.Spec.Privileged,
+		Caps: caps, NoNewPrivs: nnp, Seccomp: !unconfined,
+		Ulimits: c.Spec.Ulimits, Sysctls: c.Spec.Sysctls, Mounts: c.Spec.Mounts,
+		Rootfs: c.rootfs(), Hosts: c.HostsPath(), ResolvConf: c.ResolvConfPath(), HostnameF: c.HostnamePath(),
+	}, nil
+}
+
+// mountRootfs mounts the overlay: the image's layers read-only below, the container's own
+// upper (read/write) and work directories on top.
+func (c *Container) mountRootfs() error {
+	if len(c.Image.LowerDirs) == 0 {
+		return fmt.Errorf("%w: image %s has no layers", ErrImage, c.ImageID)
+	}
+	data := "lowerdir=" + strings.Join(c.Image.LowerDirs, ":") +
+		",upperdir=" + filepath.Join(c.dir, "upper") + ",workdir=" + filepath.Join(c.dir, "work")
+	if len(data) >= os.Getpagesize() {
+		return fmt.Errorf("%w: overlay options for %d layers exceed a page", ErrImage, len(c.Image.LowerDirs))
+	}
+	return mount("overlay", c.rootfs(), "overlay", 0, data)
+}
+
+// teardown undoes what a start set up on the host: the rootfs mount and the cgroup (killing
+// whatever is left in it). It is idempotent.
+func (c *Container) teardown() error {
+	var errs []error
+	if cg, err := loadCgroup(c.ID); err == nil {
+		if err := cg.killAll(time.Now().Add(5 * time.Second)); err != nil {
+			errs = append(errs, err)
+		}
+		if err := cg.delete(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := unix.Unmount(c.rootfs(), unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		errs = append(errs, &MountError{Op: "umount", Target: c.rootfs(), Flags: unix.MNT_DETACH, Err: err})
+	}
+	c.State.Mounted = false
+	return errors.Join(errs...)
+}
+
+// lock takes the container's flock and returns it freshly read; reap has run, so a
+// container whose monitor died is recorded as exited and cleaned.
+func (m *Manager) lock(idOrName string) (*Container, func(), error) {
+	id, err := m.resolve(idOrName)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir := filepath.Join(m.dir, id)
+	if !fileExists(filepath.Join(dir, "state.json")) {
+		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, idOrName)
+	}
+	unlock, err := lockFile(filepath.Join(dir, "lock"))
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := loadContainer(dir, m.run)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	if err := c.reap(); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, unlock, nil
+}
+
+// reap cleans up after a monitor that died without doing it (killed, or the host went down):
+// checkAlive already reports the container exited; this persists that and removes the
+// rootfs mount and the cgroup. Runs under the lock.
+func (c *Container) reap() error {
+	if c.Running() || !(c.State.Mounted || c.State.MonitorPid != 0) {
+		return nil
+	}
+	if c.State.MonitorPid != 0 && processAlive(c.State.MonitorPid, c.State.MonitorStart) {
+		return nil // a monitor finishing up (it holds no lock while it waits for one)
+	}
+	err := c.teardown()
+	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	if serr := c.save(); serr != nil {
+		return serr
+	}
+	if err != nil {
+		return fmt.Errorf("clean up container %.12s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// Start starts a created or exited container (reusing its read/write layer) and returns
+// once its program runs, or with init's error (ErrExecNotFound, ErrExecPermission,
+// ErrUnknownUser, ErrStart) after undoing the start. Starting a running container is a
+// no-op.
+func (m *Manager) Start(ctx context.Context, idOrName string) error {
+	w, err := m.start(ctx, idOrName)
+	if w != nil {
+		w.Close()
+	}
+	return err
+}
+
+// StartWait starts the container like Start and returns a function that waits for its first
+// exit and returns the exit code. It is for `run` in the foreground: the monitor reports
+// the exit over a pipe before it removes a --rm container.
+func (m *Manager) StartWait(ctx context.Context, idOrName string) (wait func(context.Context) (int, error), err error) {
+	r, err := m.start(ctx, idOrName)
+	if err != nil {
+		if r != nil {
+			r.Close()
+		}
+		return nil, err
+	}
+	id, _ := m.resolve(idOrName)
+	return func(ctx context.Context) (int, error) {
+		defer r.Close()
+		lines := make(chan monitorReport, 1)
+		go func() {
+			var rep monitorReport
+			if err := json.NewDecoder(r.reader).Decode(&rep); err == nil && rep.Exit != nil {
+				lines <- rep
+			}
+			close(lines)
+		}()
+		select {
+		case rep, ok := <-lines:
+			if ok {
+				return *rep.Exit, nil
+			}
+			return m.Wait(ctx, id) // the monitor died before reporting: the state says it
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}, nil
+}
+
+// reportReader is the read end of the monitor's report pipe, with the decoder's buffer.
+type reportReader struct {
+	f      *os.File
+	reader *bufio.Reader
+}
+
+func (r *reportReader) Close() error { return r.f.Close() }
+
+// start is Start; it returns the report pipe, positioned after the start report.
+//
+// Order, and why: the container's lock is held throughout, so two starts cannot race.
+//  1. reap what a dead monitor left;
+//  2. mount the overlay and create the cgroup with its limits (the monitor puts init in it
+//     before init does anything);
+//  3. pin a network namespace if the container has none and let the attacher plug it in,
+//     so the program finds its network ready; the pin lives until rm;
+//  4. write init's config and fork the monitor (setsid, detached from the terminal) which
+//     clones init and reports the PID or init's error;
+//  5. record the running state with the monitor's and PID 1's start times (liveness).
+//
+// Failure at any step undoes the earlier ones (the pinned netns stays for the next try).
+func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, retErr error) {
+	c, unlock, err := m.lock(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if c.Running() {
+		if c.State.Status == StatusPaused {
+			return nil, fmt.Errorf("start %s: %w", c.Name, ErrPaused)
+		}
+		return nil, nil
+	}
+	cfg, err := c.initConfig()
+	if err != nil {
+		return nil, err
+	}
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encode init config: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(c.dir, "init.json"), data, 0o600); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			_ = c.teardown()
+			c.State.Status = StatusExited
+			c.State.Error = retErr.Error()
+			c.State.MonitorPid, c.State.MonitorStart = 0, 0
+			if code := exitCodeOf(retErr); code != 0 {
+				c.State.ExitCode = code
+			}
+			_ = c.save()
+		}
+	}()
+	if err := c.mountRootfs(); err != nil {
+		return nil, err
+	}
+	c.State.Mounted = true
+	if _, err := createCgroup(c.ID, &c.Spec); err != nil {
+		return nil, err
+	}
+	if !fileExists(c.NetNSPath()) {
+		if err := CreateNetNS(c.NetNSPath()); err != nil {
+			return nil, err
+		}
+		if m.Network != nil {
+			if err := m.Network.Attach(ctx, c, c.NetNSPath()); err != nil {
+				_ = RemoveNetNS(c.NetNSPath())
+				return nil, fmt.Errorf("attach network: %w", err)
+			}
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create report pipe: %w", err)
+	}
+	defer w.Close()
+	rr := &reportReader{f: r, reader: bufio.NewReader(r)}
+	defer func() {
+		if retErr != nil {
+			r.Close()
+		}
+	}()
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"stack", "monitor", c.dir, m.run},
+		ExtraFiles:  []*os.File{w},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start monitor: %w", err)
+	}
+	go cmd.Wait() //nolint:errcheck // reaps the monitor if this process outlives it
+	w.Close()
+	monStart, _ := procStartTime(cmd.Process.Pid)
+	c.State.MonitorPid, c.State.MonitorStart = cmd.Process.Pid, monStart
+
+	var rep monitorReport
+	line, err := rr.reader.ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &rep)
+	}
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("start %s: the monitor exited without a report: %w", c.Name, err)
+	}
+	if rep.Err != nil {
+		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		return nil, &startError{*rep.Err}
+	}
+	c.State.Status = StatusRunning
+	c.State.Pid, c.State.PidStart = rep.Pid, rep.Start
+	c.State.StartedAt = time.Now().UTC()
+	c.State.FinishedAt = time.Time{}
+	c.State.ExitCode, c.State.OOMKilled, c.State.Error = 0, false, ""
+	c.State.StopRequested = false
+	c.State.Health = ""
+	if c.healthcheck() != nil {
+		c.State.Health = "starting"
+	}
+	c.State.HealthLog = nil
+	if err := c.save(); err != nil {
+		return nil, err
+	}
+	return rr, nil
+}
+
+// ExitCode maps an error of Start/StartWait/Exec to the process exit code Docker uses:
+// 127 command not found, 126 not executable, 125 any other failure to start; 0 for nil.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if code := exitCodeOf(err); code != 0 {
+		return code
+	}
+	return 125
+}
+
+func exitCodeOf(err error) int {
+	switch {
+	case errors.Is(err, ErrExecNotFound):
+		return 127
+	case errors.Is(err, ErrExecPermission):
+		return 126
+	}
+	var se *startError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return 0
+}

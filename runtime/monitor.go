@@ -1,0 +1,470 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// monitorReport is what the monitor tells the process that started it, one JSON line each:
+// first the start (Pid) or its failure (Err), later the first exit (Exit), if the starter
+// still listens.
+type monitorReport struct {
+	Pid   int        `json:",omitempty"`
+	Start uint64     `json:",omitempty"`
+	Err   *initError `json:",omitempty"`
+	Exit  *int       `json:",omitempty"`
+}
+
+const monitorReportFd = 3
+
+// monitor supervises one container: it is the parent of the container's first process.
+//
+//	start ──► running ──exit──► (policy says restart?) ──yes──► restarting
+//	  ▲                               │ no / stop requested          │ back-off
+//	  │                               ▼                              │ (SIGUSR1
+//	  └─────────────────────────── exited ◄── stop requested ────────┘  cuts it)
+//
+// It keeps the container's output in the log, records each exit atomically under the
+// container's lock, applies the restart policy with exponential back-off (100 ms doubling
+// to 1 min, reset after 10 s of good running), runs the healthcheck, and on the final exit
+// unmounts the rootfs and removes the cgroup (auto-removing the container with --rm).
+type monitor struct {
+	dir, run string
+	cfg      initConfig
+	c        *Container
+	cg       *cgroup
+	log      *logWriter
+	report   *os.File
+	wake     chan os.Signal // SIGUSR1: stop requested during back-off
+	backoff  uint           // restarts in a row without 10 s of good running
+	stdin    *os.File       // write end of the container's stdin (OpenStdin), or the pty master
+	attach   *attachServer  // with OpenStdin: feeds stdin from `run -i` and `attach`
+}
+
+// runMonitor is the "monitor" role. It keeps its footprint small: no goroutine pools, a
+// low GC target (it holds little), and nothing initialised that supervision does not use.
+func runMonitor(dir, run string) {
+	debug.SetGCPercent(20)
+	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
+	// must not expose /proc/PID/exe (the host binary) to the container.
+	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	report := os.NewFile(monitorReportFd, "report")
+	m := &monitor{dir: dir, run: run, report: report, wake: make(chan os.Signal, 1)}
+	signal.Notify(m.wake, unix.SIGUSR1)
+	signal.Ignore(unix.SIGPIPE, unix.SIGHUP, unix.SIGINT, unix.SIGTERM)
+	err := m.init()
+	if err != nil {
+		m.send(monitorReport{Err: &initError{Code: 125, Msg: err.Error()}})
+		os.Exit(1)
+	}
+	first := true
+	for {
+		res, err := m.startOnce()
+		if err != nil {
+			if first {
+				m.send(monitorReport{Err: asInitError(err)})
+				m.finish(err) // Start rolls back its part; the monitor cleans its own
+				os.Exit(1)
+			}
+			m.finish(err)
+			return
+		}
+		if first {
+			m.send(monitorReport{Pid: res.pid, Start: res.start})
+		} else if err := m.recordStart(res); err != nil {
+			m.finish(err)
+			return
+		}
+		health := m.startHealthcheck(res)
+		code, oom, ranFor := m.waitExit(res)
+		health.stop()
+		restart, delay := m.recordExit(code, oom, ranFor)
+		if !restart {
+			m.finish(nil) // before the report: `run --rm` returns when everything is gone
+		}
+		if first {
+			m.send(monitorReport{Exit: &code})
+			first = false
+		}
+		if !restart {
+			return
+		}
+		select {
+		case <-time.After(delay):
+		case <-m.wake:
+		}
+		if m.stopRequested() {
+			m.finish(nil)
+			return
+		}
+	}
+}
+
+func (m *monitor) send(r monitorReport) {
+	data, _ := json.Marshal(r)
+	_, _ = m.report.Write(append(data, '\n')) // EPIPE: nobody listens any more
+}
+
+func asInitError(err error) *initError {
+	var ie *startError
+	if errors.As(err, &ie) {
+		return &ie.initError
+	}
+	return &initError{Code: 125, Msg: err.Error()}
+}
+
+// startError is init's failure as an error.
+type startError struct{ initError }
+
+func (e *startError) Error() string { return e.Msg }
+
+func (e *startError) Unwrap() error {
+	switch e.Kind {
+	case "notfound":
+		return ErrExecNotFound
+	case "permission":
+		return ErrExecPermission
+	case "user":
+		return ErrUnknownUser
+	}
+	return ErrStart
+}
+
+func (m *monitor) init() error {
+	c, err := loadContainer(m.dir, m.run)
+	if err != nil {
+		return err
+	}
+	m.c = c
+	data, err := os.ReadFile(filepath.Join(m.dir, "init.json"))
+	if err != nil {
+		return fmt.Errorf("read init config: %w", err)
+	}
+	if err := json.Unmarshal(data, &m.cfg); err != nil {
+		return fmt.Errorf("decode init config: %w", err)
+	}
+	if m.cg, err = loadCgroup(c.ID); err != nil {
+		return err
+	}
+	if m.log, err = openLogWriter(c.LogPath()); err != nil {
+		return err
+	}
+	if c.Spec.OpenStdin {
+		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: attachAddr(c.ID), Net: "unix"})
+		if err != nil {
+			return fmt.Errorf("listen for attach: %w", err)
+		}
+		m.attach = &attachServer{tty: c.Spec.Tty}
+		go m.attach.serve(l)
+	}
+	return nil
+}
+
+// started is a running container process.
+type started struct {
+	pid    int
+	start  uint64
+	at     time.Time
+	waited chan exitResult // the locked thread's Wait result
+	copied chan struct{}   // closed when the output streams reached EOF
+	oom    uint64          // OOM kills before this start
+}
+
+type exitResult struct {
+	ws  syscall.WaitStatus
+	err error
+}
+
+// startOnce clones init into new namespaces and lets it set the container up.
+//
+// The clone happens on a goroutine locked to its OS thread that first joins the pinned
+// network namespace: the child inherits the thread's namespaces, so a restarted process
+// keeps the container's network. The thread stays alive, waiting for the child, for the
+// life of the process: PDEATHSIG fires when the parent *thread* exits, and it is what kills
+// the container when the monitor dies (reported as exited by the next command).
+func (m *monitor) startOnce() (*started, error) {
+	goR, goW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create sync pipe: %w", err)
+	}
+	defer goR.Close()
+	defer goW.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create error pipe: %w", err)
+	}
+	defer errR.Close()
+	defer errW.Close()
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{"stack", "init", m.dir},
+		Env:        []string{},
+		ExtraFiles: []*os.File{goR, errW},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
+			Pdeathsig:  syscall.SIGKILL,
+		},
+	}
+	var outputs []struct {
+		stream string
+		r      *os.File
+	}
+	var childEnds []*os.File
+	if m.cfg.Tty {
+		master, slave, err := pty.Open()
+		if err != nil {
+			return nil, fmt.Errorf("open pty: %w", err)
+		}
+		if m.c.Spec.OpenStdin {
+			m.stdin = master
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		childEnds = append(childEnds, slave)
+		outputs = append(outputs, struct {
+			stream string
+			r      *os.File
+		}{"stdout", master})
+	} else {
+		for _, stream := range []string{"stdout", "stderr"} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return nil, fmt.Errorf("create %s pipe: %w", stream, err)
+			}
+			childEnds = append(childEnds, w)
+			outputs = append(outputs, struct {
+				stream string
+				r      *os.File
+			}{stream, r})
+		}
+		cmd.Stdout, cmd.Stderr = childEnds[0], childEnds[1]
+		if m.c.Spec.OpenStdin {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return nil, fmt.Errorf("create stdin pipe: %w", err)
+			}
+			cmd.Stdin = r
+			childEnds = append(childEnds, r)
+			m.stdin = w
+		}
+	}
+	closeChildEnds := func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+	}
+
+	netns, err := os.Open(m.c.NetNSPath())
+	if err != nil {
+		closeChildEnds()
+		return nil, fmt.Errorf("open network namespace: %w", err)
+	}
+	startErr := make(chan error, 1)
+	waited := make(chan exitResult, 1)
+	go func() {
+		goruntime.LockOSThread() // never unlocked: this thread carries the netns and PDEATHSIG
+		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
+			startErr <- fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
+			return
+		}
+		if err := cmd.Start(); err != nil {
+			startErr <- fmt.Errorf("start init: %w", err)
+			return
+		}
+		startErr <- nil
+		err := cmd.Wait()
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = nil
+		}
+		waited <- exitResult{ws: ws, err: err}
+	}()
+	err = <-startErr
+	netns.Close()
+	closeChildEnds()
+	if err != nil {
+		return nil, err
+	}
+	pid := cmd.Process.Pid
+	kill := func() {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		<-waited
+	}
+	// Init waits for the go byte, so it is alive here whatever the program does later.
+	st, err := procStartTime(pid)
+	if err != nil {
+		kill()
+		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
+	}
+	oom := m.cg.oomKills()
+	if err := m.cg.add(pid); err != nil {
+		kill()
+		return nil, err
+	}
+	if _, err := goW.Write([]byte{1}); err != nil {
+		kill()
+		return nil, fmt.Errorf("release init: %w", err)
+	}
+	errW.Close()
+	msg, _ := io.ReadAll(errR)
+
+	if len(msg) > 0 {
+		var ie initError
+		if err := json.Unmarshal(msg, &ie); err != nil {
+			ie = initError{Code: 125, Msg: string(msg)}
+		}
+		kill()
+		return nil, &startError{ie}
+	}
+	if m.attach != nil {
+		m.attach.set(m.stdin)
+	}
+	s := &started{pid: pid, start: st, at: time.Now(), waited: waited, copied: make(chan struct{}), oom: oom}
+	done := make(chan struct{}, len(outputs))
+	for _, o := range outputs {
+		go func() {
+			m.log.copyStream(o.stream, o.r)
+			o.r.Close()
+			done <- struct{}{}
+		}()
+	}
+	go func() {
+		for range outputs {
+			<-done
+		}
+		close(s.copied)
+	}()
+	return s, nil
+}
+
+// waitExit waits for the process and for its output to be fully logged, and returns the
+// exit code (128+signal when killed) and whether the OOM killer did it.
+func (m *monitor) waitExit(s *started) (code int, oom bool, ranFor time.Duration) {
+	res := <-s.waited
+	ranFor = time.Since(s.at)
+	// PID 1 is gone, so the kernel killed the rest of the PID namespace and every writer of
+	// the output pipes; the copiers reach EOF promptly. A terminal can be held open by a
+	// process outside (exec -t), so the wait is bounded.
+	select {
+	case <-s.copied:
+	case <-time.After(2 * time.Second):
+	}
+	if m.attach != nil {
+		m.attach.set(nil)
+	}
+	if m.stdin != nil && !m.cfg.Tty { // the pty master is closed by its copier
+		m.stdin.Close()
+	}
+	m.stdin = nil
+	code = exitStatus(res.ws)
+	if res.err != nil {
+		code = 255
+	}
+	if m.cg.oomKills() > s.oom {
+		oom = true
+		if res.ws.Signaled() && res.ws.Signal() == syscall.SIGKILL {
+			code = 137
+		}
+	}
+	return code, oom, ranFor
+}
+
+// update runs fn on the freshly read container under its lock and saves the result.
+func (m *monitor) update(fn func(c *Container)) error {
+	unlock, err := lockFile(filepath.Join(m.dir, "lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := readContainer(m.dir, m.run)
+	if err != nil {
+		return err
+	}
+	fn(c)
+	m.c = c
+	return c.save()
+}
+
+func (m *monitor) recordStart(s *started) error {
+	return m.update(func(c *Container) {
+		c.State.Status = StatusRunning
+		c.State.Pid, c.State.PidStart = s.pid, s.start
+		c.State.StartedAt = s.at.UTC()
+		c.State.Error = ""
+		if c.healthcheck() != nil {
+			c.State.Health = "starting"
+		}
+	})
+}
+
+// recordExit writes the exit and decides, from the restart policy, whether to go again.
+func (m *monitor) recordExit(code int, oom bool, ranFor time.Duration) (restart bool, delay time.Duration) {
+	_ = m.update(func(c *Container) {
+		c.State.Pid, c.State.PidStart = 0, 0
+		c.State.ExitCode = code
+		c.State.OOMKilled = oom
+		c.State.FinishedAt = time.Now().UTC()
+		c.State.Status = StatusExited
+		p := c.Spec.Restart
+		switch {
+		case c.State.StopRequested:
+		case p.Name == "always" || p.Name == "unless-stopped":
+			restart = true
+		case p.Name == "on-failure":
+			restart = code != 0 && (p.MaxRetries == 0 || c.State.RestartCount < p.MaxRetries)
+		}
+		if restart {
+			c.State.Status = StatusRestarting
+			c.State.RestartCount++
+			if ranFor >= 10*time.Second {
+				m.backoff = 0
+			}
+			delay = min(100*time.Millisecond<<min(m.backoff, 10), time.Minute)
+			m.backoff++
+		}
+	})
+	return restart, delay
+}
+
+func (m *monitor) stopRequested() bool {
+	c, err := readContainer(m.dir, m.run)
+	return err != nil || c.State.StopRequested
+}
+
+// finish is the final exit: unmount the rootfs, remove the cgroup, record it, and remove
+// the container if it was made with --rm.
+func (m *monitor) finish(cause error) {
+	m.log.close()
+	_ = m.update(func(c *Container) {
+		_ = c.teardown()
+		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		c.State.Pid, c.State.PidStart = 0, 0
+		if c.State.Status != StatusExited {
+			c.State.Status = StatusExited
+		}
+		if cause != nil {
+			c.State.Error = cause.Error()
+			if c.State.ExitCode == 0 {
+				c.State.ExitCode = asInitError(cause).Code
+			}
+		}
+	})
+	if m.c.Spec.AutoRemove {
+		_ = removeStore(m.c)
+	}
+}

@@ -1,0 +1,298 @@
+// Package runtime is stack's container runtime: containers are created from image layers,
+// isolated in their own namespaces, limited by cgroups and supervised by a small monitor
+// process each (no daemon).
+//
+// # Store layout and locking
+//
+//	<root>/containers/<id>/state.json   the Container (spec, state) — the one source of truth
+//	<root>/containers/<id>/lock         flock: serializes every mutation of this container
+//	<root>/containers/<id>/upper, work  the overlay's read/write layer
+//	<root>/containers/<id>/rootfs       the overlay mount point (mounted while it runs)
+//	<root>/containers/<id>/ctr.log      JSON-lines log, ctr.log.1 after rotation
+//	<root>/containers/<id>/hosts, resolv.conf, hostname   bind-mounted into /etc
+//	<root>/containers/by-name/<name>    symlink to the ID: name reservation and lookup
+//	<run>/netns/<id>                    the pinned network namespace (see netns.go)
+//
+// Every file is written atomically (CreateTemp in the same directory, then Rename), so a
+// reader never sees half a state. Reading is lock-free and cheap (one small JSON file);
+// writers take the container's flock, read, change and write. A container whose state says
+// running is checked against its monitor's PID and process start time (/proc/PID/stat field
+// 22), never the PID alone: after the monitor or the host dies the container reads as exited,
+// and the next mutation cleans its mounts and cgroup (see reap).
+package runtime
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Container statuses, as Docker names them.
+const (
+	StatusCreated    = "created"
+	StatusRunning    = "running"
+	StatusPaused     = "paused"
+	StatusRestarting = "restarting"
+	StatusExited     = "exited"
+	StatusDead       = "dead"
+)
+
+// Container is a container's persisted record: its spec, what Create resolved from the image,
+// and its current state.
+type Container struct {
+	ID       string
+	Name     string
+	Created  time.Time
+	Spec     Spec
+	ImageID  string
+	Image    ImageConfig // the image's config at Create (entrypoint, env, user, ...)
+	State    State
+	Networks map[string]EndpointState `json:",omitempty"` // reported by the NetworkAttacher
+	Ports    []PortMapping            `json:",omitempty"` // published ports as bound
+
+	dir string // <root>/containers/<id>
+	run string // RunDir(root)
+}
+
+// State is the mutable part of a container.
+type State struct {
+	Status       string
+	Pid          int       // the container's PID 1 as seen from the host; 0 when not running
+	StartedAt    time.Time `json:",omitzero"`
+	FinishedAt   time.Time `json:",omitzero"`
+	ExitCode     int
+	OOMKilled    bool
+	Error        string         `json:",omitempty"` // why the last start failed
+	Health       string         `json:",omitempty"` // starting, healthy, unhealthy, "" without a healthcheck
+	HealthLog    []HealthResult `json:",omitempty"`
+	RestartCount int
+
+	PidStart     uint64 `json:",omitempty"` // start time of Pid (/proc/PID/stat field 22)
+	MonitorPid   int    `json:",omitempty"`
+	MonitorStart uint64 `json:",omitempty"`
+	// StopRequested is set by stop/kill/rm before signalling: the monitor then neither
+	// restarts the process nor counts the exit as a failure (unless-stopped remembers it).
+	StopRequested bool `json:",omitempty"`
+	// Mounted says the overlay and cgroup exist and must be cleaned up (by the monitor, or
+	// by reap when the monitor died).
+	Mounted bool `json:",omitempty"`
+}
+
+// HealthResult is one healthcheck run.
+type HealthResult struct {
+	Start    time.Time
+	End      time.Time
+	ExitCode int
+	Output   string
+}
+
+// ImageConfig is the part of an image's configuration the runtime uses.
+type ImageConfig struct {
+	Entrypoint   []string     `json:",omitempty"`
+	Cmd          []string     `json:",omitempty"`
+	Env          []string     `json:",omitempty"`
+	WorkingDir   string       `json:",omitempty"`
+	User         string       `json:",omitempty"`
+	StopSignal   string       `json:",omitempty"`
+	Healthcheck  *Healthcheck `json:",omitempty"`
+	Volumes      []string     `json:",omitempty"`
+	ExposedPorts []string     `json:",omitempty"`
+	LowerDirs    []string     // unpacked layers, top first (overlay lowerdir order)
+}
+
+// Dir is the container's directory in the store.
+func (c *Container) Dir() string { return c.dir }
+
+// HostsPath is the file bind-mounted at /etc/hosts; the NetworkAttacher may rewrite it.
+func (c *Container) HostsPath() string { return filepath.Join(c.dir, "hosts") }
+
+// ResolvConfPath is the file bind-mounted at /etc/resolv.conf; the NetworkAttacher may
+// rewrite it.
+func (c *Container) ResolvConfPath() string { return filepath.Join(c.dir, "resolv.conf") }
+
+// HostnamePath is the file bind-mounted at /etc/hostname.
+func (c *Container) HostnamePath() string { return filepath.Join(c.dir, "hostname") }
+
+// LogPath is the container's JSON-lines log file.
+func (c *Container) LogPath() string { return filepath.Join(c.dir, "ctr.log") }
+
+// NetNSPath is where the container's network namespace is pinned while it exists.
+func (c *Container) NetNSPath() string { return filepath.Join(c.run, "netns", c.ID) }
+
+func (c *Container) rootfs() string    { return filepath.Join(c.dir, "rootfs") }
+func (c *Container) statePath() string { return filepath.Join(c.dir, "state.json") }
+
+// Running reports whether the container's process is alive (running, paused or restarting).
+func (c *Container) Running() bool {
+	switch c.State.Status {
+	case StatusRunning, StatusPaused, StatusRestarting:
+		return true
+	}
+	return false
+}
+
+// RunDir is the volatile state directory for a store root: /run/stack for the default root
+// /var/lib/stack, else <root>/run, so tests with a temporary root stay isolated.
+func RunDir(root string) string {
+	if filepath.Clean(root) == "/var/lib/stack" {
+		return "/run/stack"
+	}
+	return filepath.Join(root, "run")
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same directory and a
+// rename, so readers see the old or the new content, never a mix. No fsync: the state is
+// re-derived from the kernel (liveness check) after a crash, and run's hot path must not
+// wait on the disk.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name()) // no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// save writes the container's record atomically.
+func (c *Container) save() error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encode container %s: %w", c.ID, err)
+	}
+	return writeFileAtomic(c.statePath(), data, 0o600)
+}
+
+// loadContainer reads a container record from its directory, with its liveness checked.
+func loadContainer(dir, run string) (*Container, error) {
+	c, err := readContainer(dir, run)
+	if err != nil {
+		return nil, err
+	}
+	c.checkAlive()
+	return c, nil
+}
+
+// readContainer reads a container record as written.
+func readContainer(dir, run string) (*Container, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, filepath.Base(dir))
+		}
+		return nil, fmt.Errorf("read container state: %w", err)
+	}
+	c := &Container{}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, "state.json"), err)
+	}
+	c.dir, c.run = dir, run
+	return c, nil
+}
+
+// checkAlive downgrades a running-looking state whose monitor is gone (or whose PID now
+// belongs to another process) to exited, in memory only; reap persists it and cleans up.
+func (c *Container) checkAlive() {
+	if !c.Running() && !(c.State.Status == StatusCreated && c.State.MonitorPid != 0) {
+		return
+	}
+	if c.State.MonitorPid != 0 && processAlive(c.State.MonitorPid, c.State.MonitorStart) {
+		return
+	}
+	c.State.Status = StatusExited
+	c.State.Pid = 0
+	if c.State.ExitCode == 0 {
+		c.State.ExitCode = 137 // the container died with its monitor (SIGKILL by PDEATHSIG)
+	}
+	if c.State.FinishedAt.IsZero() {
+		c.State.FinishedAt = time.Now().UTC()
+	}
+	if c.State.Health != "" {
+		c.State.Health = "unhealthy"
+	}
+}
+
+// lockFile takes the container's exclusive flock; the returned func releases it. The lock
+// file lives in the container directory, so it disappears with the container.
+func lockFile(path string) (func(), error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("flock %s: %w", path, err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// newID returns 64 random hex digits, never all digits (a name-like ID would be ambiguous
+// with short prefixes in docker's tooling).
+func newID() string {
+	for {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(err) // crypto/rand never fails on Linux ≥ 3.17
+		}
+		id := hex.EncodeToString(b[:])
+		if strings.Trim(id[:12], "0123456789") != "" {
+			return id
+		}
+	}
+}
+
+func isID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// Docker-style generated names: adjective_scientist.
+var (
+	nameLeft  = []string{"admiring", "bold", "brave", "busy", "calm", "clever", "cool", "eager", "elegant", "epic", "focused", "gallant", "gentle", "happy", "hopeful", "jolly", "keen", "kind", "lucid", "modest", "nifty", "quirky", "serene", "sharp", "stoic", "tender", "upbeat", "vibrant", "wizardly", "zen"}
+	nameRight = []string{"babbage", "bell", "bohr", "curie", "darwin", "dijkstra", "einstein", "euler", "fermat", "feynman", "galileo", "gauss", "hopper", "hypatia", "kepler", "knuth", "lamarr", "lovelace", "maxwell", "meitner", "newton", "noether", "pascal", "ritchie", "shannon", "tesla", "thompson", "torvalds", "turing", "wozniak"}
+)
+
+func generateName() string {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("%s_%s", nameLeft[int(b[0])%len(nameLeft)], nameRight[int(b[1])%len(nameRight)])
+}
+
+// ListOptions filters List.
+type ListOptions struct {
+	All    bool              // include stopped containers
+	Labels map[string]string // every label must match; an empty value matches any value
+}
+
+// sortByCreated orders newest first, as docker ps does.
+func sortByCreated(cs []*Container) {
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Created.After(cs[j].Created) })
+}

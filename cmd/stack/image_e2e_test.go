@@ -64,7 +64,7 @@ func TestImageCLIRoundTrip(t *testing.T) {
 	if row["Repository"] != "localhost/e2e" || row["Tag"] != "1" || !strings.HasPrefix(id, "sha256:"+row["ID"]) {
 		t.Errorf("ls row %v", row)
 	}
-	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "--format", "{{.Id}} {{json .Config.Cmd}}", "localhost/e2e:1")); got != id+` ["/bin/sh"]` {
+	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "-f", "{{.Id}} {{json .Config.Cmd}}", "localhost/e2e:1")); got != id+` ["/bin/sh"]` {
 		t.Errorf("inspect = %q", got)
 	}
 	if hist := mustStack(t, root, nil, "image", "history", "localhost/e2e:1"); !strings.Contains(hist, "stack image import") {
@@ -81,7 +81,7 @@ func TestImageCLIRoundTrip(t *testing.T) {
 	if out := mustStack(t, root, nil, "image", "load", "-i", archive); !strings.Contains(out, "Loaded image: localhost/e2e:1") {
 		t.Errorf("load:\n%s", out)
 	}
-	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "--format", "{{.Id}}", "localhost/e2e:1")); got != id {
+	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "-f", "{{.Id}}", "localhost/e2e:1")); got != id {
 		t.Errorf("ID after save/rm/load = %s, want %s", got, id)
 	}
 	_, errOut, code := stackCmd(t, root, nil, "image", "rm", "nosuch:1")
@@ -106,10 +106,38 @@ func TestImageCLIPull(t *testing.T) {
 		t.Errorf("pull output:\n%s", out)
 	}
 	wantID, _ := img.ConfigName()
-	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "--format", "{{.Id}}", host+"/e2e/busybox:1")); got != wantID.String() {
+	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "-f", "{{.Id}}", host+"/e2e/busybox:1")); got != wantID.String() {
 		t.Errorf("ID %s, want %s", got, wantID)
 	}
 	if out := mustStack(t, root, nil, "image", "pull", host+"/e2e/busybox:1"); !strings.Contains(out, "Already exists") {
 		t.Errorf("second pull:\n%s", out)
+	}
+}
+
+// TestImageRmRefusesImageInUse: an image a container was made from is not removed; with
+// -f it is only untagged; once the container is gone, prune removes it.
+func TestImageRmRefusesImageInUse(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := testutil.TempRoot(t)
+	id := strings.TrimSpace(mustStack(t, root, testutil.BusyboxTar(t), "image", "import", "-", "localhost/inuse:1"))
+	ctr := strings.TrimSpace(mustStack(t, root, nil, "container", "create", "localhost/inuse:1", "/bin/true"))
+	t.Cleanup(func() { stackCmd(t, root, nil, "container", "rm", "-f", ctr) })
+
+	_, errOut, code := stackCmd(t, root, nil, "image", "rm", "localhost/inuse:1")
+	if code != 1 || !strings.Contains(errOut, "in use") {
+		t.Fatalf("rm of an image in use: exit %d, %q", code, errOut)
+	}
+	if out := mustStack(t, root, nil, "image", "rm", "-f", "localhost/inuse:1"); !strings.Contains(out, "Untagged: localhost/inuse:1") || strings.Contains(out, "Deleted") {
+		t.Errorf("rm -f of an image in use:\n%s", out)
+	}
+	if got := strings.TrimSpace(mustStack(t, root, nil, "image", "inspect", "-f", "{{.Id}}", id)); got != id {
+		t.Errorf("the image went away under its container: %q", got)
+	}
+	if out := mustStack(t, root, nil, "image", "prune", "-f"); strings.Contains(out, id) {
+		t.Errorf("prune removed an image in use:\n%s", out)
+	}
+	mustStack(t, root, nil, "container", "rm", ctr)
+	if out := mustStack(t, root, nil, "image", "prune", "-f"); !strings.Contains(out, "deleted: "+id) {
+		t.Errorf("prune after the container went:\n%s", out)
 	}
 }

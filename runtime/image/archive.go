@@ -326,7 +326,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 		}
 		if _, isID := parseID(ref); !isID {
 			if r, err := ParseReference(ref); err == nil {
-				if c := canonical(r); !strings.Contains(c, "@") && !slices.Contains(sv.tags, c) {
+				if c := Canonical(r); !strings.Contains(c, "@") && !slices.Contains(sv.tags, c) {
 					sv.tags = append(sv.tags, c)
 				}
 			}

@@ -97,8 +97,8 @@ func (s *Store) removeRefs(ref string, opts RemoveOptions) (rep RemoveReport, de
 	sort.Strings(digests)
 	named := ""
 	if _, isID := parseID(ref); !isID {
-		if r, err := ParseReference(ref); err == nil && all[canonical(r)] == id.String() {
-			named = canonical(r)
+		if r, err := ParseReference(ref); err == nil && all[Canonical(r)] == id.String() {
+			named = Canonical(r)
 		}
 	}
 

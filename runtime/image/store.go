@@ -141,7 +141,7 @@ func (s *Store) resolve(ref string) (v1.Hash, error) {
 		return v1.Hash{}, err
 	}
 	if r, perr := ParseReference(ref); perr == nil {
-		if id, ok := refs[canonical(r)]; ok {
+		if id, ok := refs[Canonical(r)]; ok {
 			return v1.NewHash(id)
 		}
 	}

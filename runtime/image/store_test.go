@@ -279,8 +279,8 @@ func TestParseReferenceCanonical(t *testing.T) {
 			t.Errorf("ParseReference(%q): %v", in, err)
 			continue
 		}
-		if got := canonical(r); got != want {
-			t.Errorf("canonical(%q) = %q, want %q", in, got, want)
+		if got := Canonical(r); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for _, bad := range []string{"", "UPPER", "a b", "x@sha256:12"} {

@@ -49,7 +49,7 @@ type unpacker struct {
 // ErrUnsafeEntry that names the entry; nothing is written outside dir. Owners are kept when
 // running as root, modes, times, xattrs and hard links always.
 func Unpack(r io.Reader, dir string) (int64, error) {
-	u := &unpacker{root: dir, dirs: map[string]bool{".": true}, chown: os.Geteuid() == 0, buf: make([]byte, 1<<20)}
+	u := &unpacker{root: dir, dirs: map[string]bool{".": true}, chown: os.Geteuid() == 0}
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -191,6 +191,9 @@ func (u *unpacker) make(tr *tar.Reader, hdr *tar.Header, rel, target string) err
 		u.dirMeta = append(u.dirMeta, hdr)
 		return u.owner(target, hdr)
 	case tar.TypeReg, tar.TypeRegA:
+		if isSparse(hdr) {
+			return fmt.Errorf("entry %q: sparse file not allowed in a layer: %w", hdr.Name, ErrUnsafeEntry)
+		}
 		return u.file(tr, hdr, target)
 	case tar.TypeSymlink:
 		if !path.IsAbs(hdr.Linkname) {
@@ -244,6 +247,9 @@ func (u *unpacker) file(tr *tar.Reader, hdr *tar.Header, target string) error {
 // fill copies the entry's content into fd, then sets owner (chown clears setuid and setgid,
 // so it goes first) and mode.
 func (u *unpacker) fill(fd int, tr *tar.Reader, hdr *tar.Header) error {
+	if u.buf == nil {
+		u.buf = make([]byte, 1<<20)
+	}
 	for {
 		n, err := tr.Read(u.buf)
 		for off := 0; off < n; {
@@ -287,6 +293,18 @@ func unixMode(m os.FileMode) uint32 {
 		mode |= unix.S_ISVTX
 	}
 	return mode
+}
+
+// isSparse tells a GNU sparse file in PAX form (type 'S', the old form, is refused as an
+// unsupported type). Image tools never write sparse entries, and a few hundred bytes of
+// sparse map can declare a file of petabytes of zeros: a bomb, so it is refused.
+func isSparse(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
 }
 
 // link makes a hard link to an earlier entry of this layer. The link target must be a

@@ -210,6 +210,10 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 	if err := c.writeEtcFiles(); err != nil {
 		return nil, err
 	}
+	// The log exists from Create on, so a caller can open it before the start (FollowLogFile).
+	if err := os.WriteFile(c.LogPath(), nil, 0o640); err != nil {
+		return nil, fmt.Errorf("create log: %w", err)
+	}
 	if err := c.save(); err != nil {
 		return nil, err
 	}
@@ -602,10 +606,14 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 			_ = c.save()
 		}
 	}()
+	// Recorded before mounting: if this process dies midway, the next command reaps it.
+	c.State.Mounted = true
+	if err := c.save(); err != nil {
+		return nil, err
+	}
 	if err := c.mountRootfs(); err != nil {
 		return nil, err
 	}
-	c.State.Mounted = true
 	if _, err := createCgroup(c.ID, &c.Spec); err != nil {
 		return nil, err
 	}

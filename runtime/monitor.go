@@ -81,8 +81,9 @@ func runMonitor(dir, run string, hooks Hooks) {
 		res, err := m.startOnce()
 		if err != nil {
 			if first {
+				// Start, which holds the lock, rolls the start back; touching the state
+				// after it could undo a next start.
 				m.send(monitorReport{Err: asInitError(err)})
-				m.finish(err) // Start rolls back its part; the monitor cleans its own
 				os.Exit(1)
 			}
 			m.finish(err)
@@ -99,7 +100,7 @@ func runMonitor(dir, run string, hooks Hooks) {
 		health.stop()
 		restart, delay := m.recordExit(code, oom, ranFor)
 		if !restart {
-			m.finish(nil) // before the report: `run --rm` returns when everything is gone
+			m.wrapUp() // before the report: `run --rm` returns when everything is gone
 		}
 		if first {
 			m.send(monitorReport{Exit: &code})
@@ -433,7 +434,10 @@ func (m *monitor) recordStart(s *started) error {
 	})
 }
 
-// recordExit writes the exit and decides, from the restart policy, whether to go again.
+// recordExit writes the exit and decides, from the restart policy, whether to go again. The
+// final exit also tears the host-side setup down and ends the monitor's ownership in the
+// same locked update, so a `start` right after the exit never meets a half-cleaned
+// container (or has its fresh mounts removed by this monitor).
 func (m *monitor) recordExit(code int, oom bool, ranFor time.Duration) (restart bool, delay time.Duration) {
 	_ = m.update(func(c *Container) {
 		c.State.Pid, c.State.PidStart = 0, 0
@@ -457,7 +461,9 @@ func (m *monitor) recordExit(code int, oom bool, ranFor time.Duration) (restart 
 			}
 			delay = min(100*time.Millisecond<<min(m.backoff, 10), time.Minute)
 			m.backoff++
+			return
 		}
+		m.end(c, nil)
 	})
 	return restart, delay
 }
@@ -467,29 +473,37 @@ func (m *monitor) stopRequested() bool {
 	return err != nil || c.State.StopRequested
 }
 
-// finish is the final exit: unmount the rootfs, remove the cgroup, record it, and remove
-// the container if it was made with --rm.
+// finish ends supervision after a failed restart or a stop during the back-off.
 func (m *monitor) finish(cause error) {
-	m.log.close()
-	_ = m.update(func(c *Container) {
-		_ = c.teardown()
-		c.State.MonitorPid, c.State.MonitorStart = 0, 0
-		c.State.Pid, c.State.PidStart = 0, 0
-		if c.State.Status != StatusExited {
-			c.State.Status = StatusExited
+	_ = m.update(func(c *Container) { m.end(c, cause) })
+	m.wrapUp()
+}
+
+// end records the final exit on c (under the lock): rootfs unmounted, cgroup removed, the
+// monitor no longer the owner.
+func (m *monitor) end(c *Container, cause error) {
+	_ = c.teardown()
+	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	c.State.Pid, c.State.PidStart = 0, 0
+	c.State.Status = StatusExited
+	if cause != nil {
+		c.State.Error = cause.Error()
+		if c.State.ExitCode == 0 {
+			c.State.ExitCode = asInitError(cause).Code
 		}
-		if cause != nil {
-			c.State.Error = cause.Error()
-			if c.State.ExitCode == 0 {
-				c.State.ExitCode = asInitError(cause).Code
-			}
-		}
-	})
-	if m.c.Spec.AutoRemove {
-		if m.hooks.Release != nil {
-			root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
-			_ = m.hooks.Release(context.Background(), root, m.c)
-		}
-		_ = removeStore(m.c)
 	}
+}
+
+// wrapUp closes the log and removes a --rm container once it has ended: the other
+// packages' share first (Hooks.Release), then the runtime's.
+func (m *monitor) wrapUp() {
+	m.log.close()
+	if !m.c.Spec.AutoRemove {
+		return
+	}
+	if m.hooks.Release != nil {
+		root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
+		_ = m.hooks.Release(context.Background(), root, m.c)
+	}
+	_ = removeStore(m.c)
 }

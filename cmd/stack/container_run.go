@@ -269,14 +269,20 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 		fmt.Fprintln(cmd.OutOrStdout(), c.ID)
 		return nil
 	}
+	// Opened before the start: a --rm container that ends at once takes its log with it.
+	logFile, err := os.Open(c.LogPath())
+	if err != nil {
+		return err
+	}
 	wait, err := m.StartWait(ctx, c.ID)
 	if err != nil {
+		logFile.Close()
 		if spec.AutoRemove {
 			_ = m.Remove(context.Background(), c.ID, runtime.RemoveOptions{Force: true})
 		}
 		return startFailure(err)
 	}
-	code, err := attachContainer(ctx, cmd, m, c, wait)
+	code, err := attachContainer(ctx, cmd, m, c, logFile, wait)
 	if err != nil {
 		return err
 	}
@@ -286,10 +292,10 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 	return nil
 }
 
-// attachContainer follows the container's output until it exits and returns its exit
-// code. With -i the terminal's input goes to the container (raw mode with -t), and window
+// attachContainer follows the container's output (from logFile, which it closes) until it
+// exits and returns its exit code. With -i the terminal's input goes to the container (raw mode with -t), and window
 // size changes follow.
-func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, wait func(context.Context) (int, error)) (int, error) {
+func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, logFile *os.File, wait func(context.Context) (int, error)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if c.Spec.OpenStdin {
@@ -323,7 +329,7 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 	logsDone := make(chan error, 1)
 	exited := make(chan struct{})
 	go func() {
-		logsDone <- runtime.FollowLogs(ctx, c.LogPath(), runtime.LogOptions{Follow: true, Tail: -1},
+		logsDone <- runtime.FollowLogFile(ctx, logFile, runtime.LogOptions{Follow: true, Tail: -1},
 			cmd.OutOrStdout(), cmd.ErrOrStderr(), exited)
 	}()
 	code, err := wait(ctx)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,14 +29,24 @@ func newContainerStartCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				logFile, err := os.Open(c.LogPath())
+				if err != nil {
+					return err
+				}
+				// Follow from the current end: what earlier runs wrote is not this run's.
+				if _, err := logFile.Seek(0, io.SeekEnd); err != nil {
+					logFile.Close()
+					return err
+				}
 				wait, err := m.StartWait(cmd.Context(), c.ID)
 				if err != nil {
+					logFile.Close()
 					return startFailure(err)
 				}
 				if !interactive {
 					c.Spec.OpenStdin = false
 				}
-				code, err := attachContainer(cmd.Context(), cmd, m, c, wait)
+				code, err := attachContainer(cmd.Context(), cmd, m, c, logFile, wait)
 				if err != nil {
 					return err
 				}

@@ -67,6 +67,7 @@ func runMonitor(dir, run string, hooks Hooks) {
 	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
 	// must not expose /proc/PID/exe (the host binary) to the container.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	goruntime.LockOSThread() // never unlocked: this thread clones init (see startOnce)
 	report := os.NewFile(monitorReportFd, "report")
 	m := &monitor{dir: dir, run: run, hooks: hooks, report: report, wake: make(chan os.Signal, 1)}
 	signal.Notify(m.wake, unix.SIGUSR1)
@@ -196,11 +197,13 @@ type exitResult struct {
 
 // startOnce clones init into new namespaces and lets it set the container up.
 //
-// The clone happens on a goroutine locked to its OS thread that first joins the pinned
-// network namespace: the child inherits the thread's namespaces, so a restarted process
-// keeps the container's network. The thread stays alive, waiting for the child, for the
-// life of the process: PDEATHSIG fires when the parent *thread* exits, and it is what kills
-// the container when the monitor dies (reported as exited by the next command).
+// The clone happens on the monitor's own locked thread (runMonitor locks it for good),
+// which has joined the pinned network namespace: the child inherits the thread's
+// namespaces, so a restarted process keeps the container's network. That thread lives as
+// long as the monitor: PDEATHSIG fires when the parent *thread* exits, and it is what kills
+// the container when the monitor dies (reported as exited by the next command). New Go
+// threads are made by the runtime's template thread, not this one, so they stay in the
+// host's network namespace (the attach socket was bound before).
 func (m *monitor) startOnce() (*started, error) {
 	goR, goW, err := os.Pipe()
 	if err != nil {
@@ -278,7 +281,6 @@ func (m *monitor) startOnce() (*started, error) {
 		closeChildEnds()
 		return nil, fmt.Errorf("open network namespace: %w", err)
 	}
-	startErr := make(chan error, 1)
 	waited := make(chan exitResult, 1)
 	if unified() {
 		cgDir, err := os.Open(filepath.Join(cgroupMountpoint, cgroupParent, m.c.ID))
@@ -289,38 +291,36 @@ func (m *monitor) startOnce() (*started, error) {
 		defer cgDir.Close()
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cgDir.Fd())
 	}
-	go func() {
-		goruntime.LockOSThread() // never unlocked: this thread carries the netns and PDEATHSIG
-		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
-			startErr <- fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
-			return
-		}
+	err = unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET)
+	if err != nil {
+		err = fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
+	}
+	if err == nil {
 		// Init is born in the container's cgroup: v2 by CLONE_INTO_CGROUP, v1 because this
 		// thread joins for the clone (and leaves right after) — nothing to migrate later.
 		leave := func() {}
 		if !unified() {
-			var err error
-			if leave, err = joinThread(m.c.ID); err != nil {
-				startErr <- err
-				return
+			leave, err = joinThread(m.c.ID)
+		}
+		if err == nil {
+			err = cmd.Start()
+			leave()
+			if err != nil {
+				err = fmt.Errorf("start init: %w", err)
 			}
 		}
-		err := cmd.Start()
-		leave()
-		if err != nil {
-			startErr <- fmt.Errorf("start init: %w", err)
-			return
-		}
-		startErr <- nil
-		err = cmd.Wait()
-		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = nil
-		}
-		waited <- exitResult{ws: ws, err: err}
-	}()
-	err = <-startErr
+	}
+	if err == nil {
+		go func() { // wait4 works from any thread of the process
+			err := cmd.Wait()
+			ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = nil
+			}
+			waited <- exitResult{ws: ws, err: err}
+		}()
+	}
 	netns.Close()
 	closeChildEnds()
 	if err != nil {

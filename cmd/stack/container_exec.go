@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/stackhq/stack/runtime"
@@ -31,16 +30,7 @@ func newContainerExecCmd() *cobra.Command {
 				Interactive: o.interactive, Detach: o.detach,
 				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 			}
-			for _, e := range o.env {
-				if !strings.Contains(e, "=") {
-					v, ok := os.LookupEnv(e)
-					if !ok {
-						continue
-					}
-					e += "=" + v
-				}
-				opts.Env = append(opts.Env, e)
-			}
+			opts.Env = resolveEnv(o.env)
 			if o.interactive {
 				opts.Stdin = cmd.InOrStdin()
 			}

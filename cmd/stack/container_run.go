@@ -105,16 +105,7 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 		}
 		s.Env = append(s.Env, env...)
 	}
-	for _, e := range o.env {
-		if !strings.Contains(e, "=") {
-			v, ok := os.LookupEnv(e)
-			if !ok {
-				continue
-			}
-			e += "=" + v
-		}
-		s.Env = append(s.Env, e)
-	}
+	s.Env = append(s.Env, resolveEnv(o.env)...)
 	if len(o.labels) > 0 {
 		s.Labels = map[string]string{}
 		for _, l := range o.labels {
@@ -188,16 +179,26 @@ func readEnvFile(path string) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if !strings.Contains(line, "=") {
-			v, ok := os.LookupEnv(line)
+		out = append(out, line)
+	}
+	return resolveEnv(out), sc.Err()
+}
+
+// resolveEnv keeps KEY=VALUE entries and turns a bare KEY into KEY=VALUE from this
+// process's environment (dropping it when unset), as docker's -e KEY does.
+func resolveEnv(list []string) []string {
+	var out []string
+	for _, e := range list {
+		if !strings.Contains(e, "=") {
+			v, ok := os.LookupEnv(e)
 			if !ok {
 				continue
 			}
-			line += "=" + v
+			e += "=" + v
 		}
-		out = append(out, line)
+		out = append(out, e)
 	}
-	return out, sc.Err()
+	return out
 }
 
 func newContainerCreateCmd() *cobra.Command {

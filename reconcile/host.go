@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stackhq/stack/engine"
@@ -41,14 +42,15 @@ func Observe(e *engine.Engine, project string) (*Observed, error) {
 	}
 	o := &Observed{Networks: map[string]bool{}, Volumes: map[string]bool{}}
 	for _, c := range cs {
-		if c.Spec.Labels[LabelOneOff] == "true" {
-			continue
-		}
 		n, _ := strconv.Atoi(c.Spec.Labels[LabelNumber])
 		oc := ObservedContainer{
 			ID: c.ID, Name: c.Name, Service: c.Spec.Labels[LabelService], Number: n,
 			Hash: c.Spec.Labels[LabelConfigHash], ImageID: c.ImageID,
 			State: c.State.Status, ExitCode: c.State.ExitCode,
+		}
+		if c.Spec.Labels[LabelOneOff] == "true" {
+			o.OneOffs = append(o.OneOffs, oc)
+			continue
 		}
 		for name := range c.Networks {
 			oc.Networks = append(oc.Networks, name)
@@ -260,6 +262,7 @@ func ContainerSpec(p *spec.Project, s *spec.Service, number int) (runtime.Spec, 
 	labels[LabelService] = s.Name
 	labels[LabelNumber] = strconv.Itoa(number)
 	labels[LabelConfigHash] = s.ConfigHash()
+	labels[LabelConfigFiles] = strings.Join(p.Files, ",")
 	rs := runtime.Spec{
 		Image: s.Image, Labels: labels,
 		Entrypoint: s.Entrypoint, Cmd: s.Command, Env: s.Env(),

@@ -111,9 +111,17 @@ func (h *Host) CreateNetwork(ctx context.Context, name string) error {
 	return err
 }
 
-// RemoveNetwork removes a project network; one that is already gone is not an error.
+// RemoveNetwork removes a project network; one that is already gone is not an error. A
+// network still in use is swept and tried once more: a container removed by its own
+// monitor (`run --rm`, stopped by down) leaves its endpoint behind until a sweep.
 func (h *Host) RemoveNetwork(ctx context.Context, name string) error {
-	if err := h.Engine.Networks.Remove(ctx, name); err != nil && !errors.Is(err, network.ErrNotFound) {
+	err := h.Engine.Networks.Remove(ctx, name)
+	if errors.Is(err, network.ErrInUse) {
+		if err = h.Engine.Sweep(ctx); err == nil {
+			err = h.Engine.Networks.Remove(ctx, name)
+		}
+	}
+	if err != nil && !errors.Is(err, network.ErrNotFound) {
 		return err
 	}
 	return nil

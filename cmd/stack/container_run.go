@@ -261,6 +261,14 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, d
 	if err != nil {
 		return err
 	}
+	return startCreated(cmd, m, c, detach)
+}
+
+// startCreated starts a created container: detached, it prints the ID and returns; else it
+// streams the output until the container exits and exits with its code (`container run`,
+// `stack run`). A failed start of a --rm container removes it.
+func startCreated(cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, detach bool) error {
+	ctx := cmd.Context()
 	if detach {
 		if err := m.Start(ctx, c.ID); err != nil {
 			return startFailure(err)
@@ -270,7 +278,7 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, d
 	}
 	wait, err := m.StartWait(ctx, c.ID)
 	if err != nil {
-		if spec.AutoRemove {
+		if c.Spec.AutoRemove {
 			_ = m.Remove(context.Background(), c.ID, runtime.RemoveOptions{Force: true})
 		}
 		return startFailure(err)

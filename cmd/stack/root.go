@@ -56,6 +56,8 @@ func newRootCmd() *cobra.Command {
 		newUnpauseCmd(),
 		newKillCmd(),
 		newRmCmd(),
+		newExecCmd(),
+		newRunCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)

@@ -166,3 +166,29 @@ func (sel *selection) waitDependencies(ctx context.Context, h *reconcile.Host, s
 	}
 	return nil
 }
+
+// serviceContainer returns replica index of service (exec, port: --index), or an error
+// that says what the user can do about it.
+func (s *stackSession) serviceContainer(service string, index int) (reconcile.ObservedContainer, error) {
+	if s.project.Service(service) == nil {
+		return reconcile.ObservedContainer{}, fmt.Errorf("%w: no such service: %s (the stack has: %s)", reconcile.ErrUnknownService, service, strings.Join(s.project.ServiceNames(), ", "))
+	}
+	observed, err := reconcile.Observe(s.engine, s.project.Name)
+	if err != nil {
+		return reconcile.ObservedContainer{}, err
+	}
+	n := 0
+	for _, c := range observed.Containers {
+		if c.Service != service {
+			continue
+		}
+		n++
+		if c.Number == index {
+			return c, nil
+		}
+	}
+	if n == 0 {
+		return reconcile.ObservedContainer{}, fmt.Errorf("service %s has no container (start it with `stack up -d %s`)", service, service)
+	}
+	return reconcile.ObservedContainer{}, fmt.Errorf("--index %d: service %s has no replica %d (it has %d)", index, service, index, n)
+}

@@ -58,6 +58,11 @@ func newRootCmd() *cobra.Command {
 		newRmCmd(),
 		newExecCmd(),
 		newRunCmd(),
+		newPortCmd(),
+		newTopCmd(),
+		newImagesCmd(),
+		newPullCmd(),
+		newBuildCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)

@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newImageCmd(),
 		newNetworkCmd(),
 		newVolumeCmd(),
+		newLsCmd(),
 	)
 	for _, c := range []*cobra.Command{
 		newConfigCmd(),
@@ -63,6 +64,8 @@ func newRootCmd() *cobra.Command {
 		newImagesCmd(),
 		newPullCmd(),
 		newBuildCmd(),
+		newEventsCmd(),
+		newWaitCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)

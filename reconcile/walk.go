@@ -21,7 +21,22 @@ import (
 // Dependencies on services that are not in d (not selected) are ignored. One goroutine per
 // service; none waits on one that waits on it, since checkGraph rejects cycles first.
 func Walk(ctx context.Context, d *Desired, reverse bool, fn func(ctx context.Context, s *DesiredService) error) error {
-	if err := checkGraph(d); err != nil {
+	// Cycles are checked on the graph of the selected services only.
+	present := map[string]bool{}
+	for _, s := range d.Services {
+		present[s.Name] = true
+	}
+	selected := &Desired{Project: d.Project}
+	for _, s := range d.Services {
+		ns := &DesiredService{Name: s.Name}
+		for _, dep := range s.DependsOn {
+			if present[dep.Service] {
+				ns.DependsOn = append(ns.DependsOn, dep)
+			}
+		}
+		selected.Services = append(selected.Services, ns)
+	}
+	if err := checkGraph(selected); err != nil {
 		return err
 	}
 	type result struct {

@@ -33,6 +33,9 @@ func recordWalk(t *testing.T, d *Desired, reverse bool, fail map[string]bool) ([
 	before := map[string][]string{} // service → what must be finished first
 	for _, s := range d.Services {
 		for _, dep := range s.DependsOn {
+			if d.service(dep.Service) == nil {
+				continue // not selected: not waited for
+			}
 			if reverse {
 				before[dep.Service] = append(before[dep.Service], s.Name)
 			} else {
@@ -104,5 +107,14 @@ func TestWalkCycle(t *testing.T) {
 	d.Services[2].DependsOn = []Dependency{{Service: "web", Required: true}} // db → web → api → db
 	if _, err := recordWalk(t, d, false, nil); !errors.Is(err, ErrCycle) {
 		t.Fatalf("err = %v, want ErrCycle", err)
+	}
+}
+
+func TestWalkIgnoresUnselectedDependencies(t *testing.T) {
+	d := walkGraph()
+	d.Services = d.Services[3:] // web and worker, without api and db
+	visited, err := recordWalk(t, d, false, nil)
+	if err != nil || !slices.Equal(visited, []string{"web", "worker"}) {
+		t.Fatalf("visited %v, err %v", visited, err)
 	}
 }

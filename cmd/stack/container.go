@@ -74,10 +74,3 @@ func forEach(cmd *cobra.Command, names []string, fn func(name string) error) err
 	}
 	return errors.Join(errs...)
 }
-
-// freeFileShorthand lets a container verb use -f the way docker does (rm -f, logs -f,
-// ps -f): it declares the global --file flag on the verb itself, bound to the same variable
-// but without its -f shorthand, so cobra does not merge the persistent one (and its -f).
-func freeFileShorthand(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&global.files, "file", nil, "stack file (the global flag; -f is this verb's own here)")
-}

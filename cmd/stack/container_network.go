@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -119,11 +120,6 @@ func (o *netVolOptions) apply(s *runtime.Spec) error {
 // createContainer creates the container and records it as the user of its volumes; if the
 // creation fails, the anonymous volumes made for it are removed again.
 func createContainer(ctx context.Context, m *runtime.Manager, spec runtime.Spec, volumeNames []string) (*runtime.Container, error) {
-	// A container auto-removed by its monitor (--rm) leaves its lease and DNS names behind
-	// (the monitor has no network attacher); drop those before adding a container.
-	if err := sweepStores(ctx); err != nil {
-		return nil, err
-	}
 	vols, err := volume.Open(global.root)
 	if err != nil {
 		return nil, err
@@ -141,6 +137,22 @@ func createContainer(ctx context.Context, m *runtime.Manager, spec runtime.Spec,
 		}
 	}
 	return c, nil
+}
+
+// releaseContainer is the monitor's Release hook (see main): a container that removes
+// itself (--rm) gives back its endpoints, published ports and DNS names, and its volume uses
+// (anonymous volumes go with it, as with docker run --rm).
+func releaseContainer(ctx context.Context, root string, c *runtime.Container) error {
+	nets, err := network.Open(root, runtime.RunDir(root))
+	if err != nil {
+		return err
+	}
+	detachErr := (&network.Attacher{Networks: nets}).Detach(ctx, c)
+	vols, err := volume.Open(root)
+	if err != nil {
+		return errors.Join(detachErr, err)
+	}
+	return errors.Join(detachErr, vols.Release(c.ID, true))
 }
 
 // removeContainer removes a container and releases its volumes (anonymous ones are deleted

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -340,5 +339,3 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 	}
 	return code, err
 }
-
-var _ io.Reader = os.Stdin

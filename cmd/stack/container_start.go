@@ -176,7 +176,6 @@ func newContainerRmCmd() *cobra.Command {
 			return forEach(cmd, args, func(n string) error { return removeContainer(cmd.Context(), m, n, o) })
 		},
 	}
-	freeFileShorthand(cmd)
 	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "kill and remove a running container")
 	cmd.Flags().BoolVarP(&o.Volumes, "volumes", "v", false, "remove the container's anonymous volumes")
 	return cmd

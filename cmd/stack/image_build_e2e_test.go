@@ -26,14 +26,14 @@ func TestImageBuildCLI(t *testing.T) {
 	write("Dockerfile", "FROM scratch\nARG MSG=hi\nCOPY msg /msg\nLABEL msg=$MSG\nCMD [\"/msg\"]\n")
 	write("msg", "hello\n")
 
-	out, errOut, code := stackCLI(t, root, "image", "build", "-q", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
+	out, errOut, code := testutil.Stack(t, root, "image", "build", "-q", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
 	if code != 0 || errOut != "" {
 		t.Fatalf("build: exit %d, stderr %q", code, errOut)
 	}
 	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}\n$`).MatchString(out) {
 		t.Fatalf("-q printed %q, want only the ID", out)
 	}
-	again, errOut, code := stackCLI(t, root, "image", "build", "--progress", "plain", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
+	again, errOut, code := testutil.Stack(t, root, "image", "build", "--progress", "plain", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
 	if code != 0 || again != out {
 		t.Fatalf("rebuild: exit %d, ID %q want %q", code, again, out)
 	}
@@ -45,11 +45,11 @@ func TestImageBuildCLI(t *testing.T) {
 	}
 
 	write("Dockerfile", "FROM scratch\nCOPY --link msg /msg\n")
-	_, errOut, code = stackCLI(t, root, "image", "build", "-q", dir)
+	_, errOut, code = testutil.Stack(t, root, "image", "build", "-q", dir)
 	if code != 1 || !strings.Contains(errOut, "Dockerfile:2:") || !strings.Contains(errOut, "--link") {
 		t.Errorf("bad flag: exit %d, stderr %q", code, errOut)
 	}
-	_, errOut, code = stackCLI(t, root, "image", "build", "--progress", "fancy", dir)
+	_, errOut, code = testutil.Stack(t, root, "image", "build", "--progress", "fancy", dir)
 	if code != 1 || !strings.Contains(errOut, "--progress") {
 		t.Errorf("bad --progress: exit %d, stderr %q", code, errOut)
 	}

@@ -23,7 +23,7 @@ func init() { goruntime.LockOSThread() }
 func main() {
 	// The runtime re-executes this binary for its internal roles (the per-container monitor,
 	// the container's init); they run and exit here, before cobra or anything else starts.
-	runtime.RunRole(os.Args)
+	runtime.RunRole(os.Args, runtime.Hooks{Release: releaseContainer})
 	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
 		os.Exit(runDNSRole(os.Args[2:]))
 	}

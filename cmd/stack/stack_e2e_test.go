@@ -4,8 +4,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,9 +15,6 @@ import (
 
 	"github.com/stackhq/stack/internal/testutil"
 )
-
-// e2eImage is the busybox image every stack of these tests runs.
-const e2eImage = "localhost/busybox:e2e"
 
 // e2eStack is a stack file in a temp directory, with a private store root that holds the
 // busybox image. Everything the test made is taken down when it ends, and the store's
@@ -27,21 +26,12 @@ type e2eStack struct {
 	file string
 }
 
-// newE2EStack imports busybox into a fresh root and writes the stack file.
+// newE2EStack writes the stack file, with a fresh root holding the busybox image
+// (containerRoot); the stack is taken down when the test ends.
 func newE2EStack(t *testing.T, yaml string) *e2eStack {
 	t.Helper()
-	testutil.RequireRoot(t)
-	if os.Getenv("STACK_BIN") == "" {
-		t.Skip("SKIP: STACK_BIN is not set (make e2e sets it)")
-	}
-	st := &e2eStack{t: t, root: testutil.TempRoot(t), dir: t.TempDir()}
-	tarPath := filepath.Join(st.dir, "busybox.tar")
-	if err := os.WriteFile(tarPath, testutil.BusyboxTar(t), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, errOut, code := stackCLI(t, st.root, "image", "import", tarPath, e2eImage); code != 0 {
-		t.Fatalf("image import: %s", errOut)
-	}
+	testutil.StackBin(t)
+	st := &e2eStack{t: t, root: containerRoot(t), dir: t.TempDir()}
 	st.file = filepath.Join(st.dir, "stack.yaml")
 	st.write("stack.yaml", yaml)
 	t.Cleanup(func() {
@@ -52,9 +42,26 @@ func newE2EStack(t *testing.T, yaml string) *e2eStack {
 		if _, errOut, code := st.stack("down", "-t", "0", "--remove-orphans"); code != 0 {
 			t.Errorf("cleanup: down: %s", errOut)
 		}
-		stackCLI(t, st.root, "network", "prune")
 	})
 	return st
+}
+
+// stackCLIWithStdin is testutil.Stack with standard input from a string.
+func stackCLIWithStdin(t *testing.T, root, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(testutil.StackBin(t), append([]string{"--root", root}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return stdout.String(), stderr.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), 0
 }
 
 // write puts a file into the stack's directory.
@@ -72,7 +79,7 @@ func (st *e2eStack) write(name, content string) {
 // stack runs a stack verb on this stack file: stdout, stderr, exit code.
 func (st *e2eStack) stack(args ...string) (string, string, int) {
 	st.t.Helper()
-	return stackCLI(st.t, st.root, append([]string{"--file", st.file}, args...)...)
+	return testutil.Stack(st.t, st.root, append([]string{"--file", st.file}, args...)...)
 }
 
 // must runs a stack verb that must succeed and returns its standard output.
@@ -119,7 +126,7 @@ func (st *e2eStack) inspect(name string) (state struct {
 	FinishedAt time.Time
 }) {
 	st.t.Helper()
-	out, errOut, code := stackCLI(st.t, st.root, "container", "inspect", name)
+	out, errOut, code := testutil.Stack(st.t, st.root, "container", "inspect", name)
 	if code != 0 {
 		st.t.Fatalf("container inspect %s: %s", name, errOut)
 	}

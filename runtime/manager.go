@@ -237,8 +237,9 @@ func (m *Manager) reserveName(c *Container, generate bool) error {
 		}
 		if !generate {
 			owner, _ := os.Readlink(filepath.Join(m.dir, "by-name", name))
-			if owner != "" && !fileExists(filepath.Join(m.dir, owner, "state.json")) {
-				// A leftover of a crash between reservation and removal: take it over.
+			if owner != "" && m.staleName(owner, name) {
+				// A leftover of a crash (between reservation and removal, or in the middle
+				// of a Rename): take it over.
 				if os.Remove(filepath.Join(m.dir, "by-name", name)) == nil {
 					continue
 				}
@@ -246,6 +247,19 @@ func (m *Manager) reserveName(c *Container, generate bool) error {
 			return fmt.Errorf("%w: the name %q is already used by container %.12s; remove or rename it", ErrNameInUse, name, owner)
 		}
 	}
+}
+
+// staleName reports whether the by-name link name → owner is a leftover: its container is
+// gone, or no longer carries that name (a Rename that crashed before dropping the old link).
+// The moment inside Rename between reserving the new name and saving the state also looks
+// stale; the project lock keeps the reconciler's own renames and creates from racing there.
+func (m *Manager) staleName(owner, name string) bool {
+	dir := filepath.Join(m.dir, owner)
+	if !fileExists(filepath.Join(dir, "state.json")) {
+		return true
+	}
+	c, err := readContainer(dir, m.run)
+	return err == nil && c.Name != name
 }
 
 // Command is the process's argv: the image's Entrypoint and Cmd with the Spec's overrides

@@ -2,9 +2,9 @@ package main
 
 import (
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stackhq/stack/runtime"
 	"golang.org/x/term"
 )
@@ -33,11 +33,16 @@ func newContainerExecCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep standard input open")
 	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-terminal")
+	o.bindProcess(f)
+	return cmd
+}
+
+// bindProcess binds the flags that shape the exec'd process (`container exec`, `stack exec`).
+func (o *execOptions) bindProcess(f *pflag.FlagSet) {
 	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE (KEY alone copies it from here)")
 	f.StringVarP(&o.user, "user", "u", "", "user: name, uid, name:group or uid:gid")
 	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the container")
-	return cmd
 }
 
 // runExec runs argv in a running container with the terminal handling o asks for, and
@@ -48,16 +53,7 @@ func runExec(cmd *cobra.Command, m *runtime.Manager, container string, argv []st
 		Interactive: o.interactive, Detach: o.detach,
 		Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 	}
-	for _, e := range o.env {
-		if !strings.Contains(e, "=") {
-			v, ok := os.LookupEnv(e)
-			if !ok {
-				continue
-			}
-			e += "=" + v
-		}
-		opts.Env = append(opts.Env, e)
-	}
+	opts.Env = envFlags(o.env)
 	if o.interactive {
 		opts.Stdin = cmd.InOrStdin()
 	}

@@ -40,11 +40,7 @@ destroyed, until interrupted. There is no daemon to ask: events are derived from
 containers' state files, watched with inotify (and re-read every second, which also
 catches a container whose monitor died).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStack(cmd, args, false)
-			if err != nil {
-				return err
-			}
-			sel, err := s.selectServices(args)
+			s, sel, err := openSelection(cmd, args, false)
 			if err != nil {
 				return err
 			}

@@ -47,10 +47,7 @@ is not found.`,
 	f := cmd.Flags()
 	f.BoolVarP(&o.noTTY, "no-TTY", "T", false, "do not allocate a pseudo-terminal (default: one when standard input is a terminal)")
 	f.BoolVarP(&o.interactive, "interactive", "i", true, "connect standard input")
-	f.BoolVarP(&o.detach, "detach", "d", false, "run the command in the background")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE (KEY alone copies it from here)")
-	f.StringVarP(&o.user, "user", "u", "", "user: name, uid, name:group or uid:gid")
-	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the container")
+	o.bindProcess(f)
 	f.IntVar(&o.index, "index", 1, "replica of the service, when it has several")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -71,12 +72,13 @@ func runImages(cmd *cobra.Command, o *imagesOptions, services []string) error {
 	out := cmd.OutOrStdout()
 	switch {
 	case o.quiet:
-		seen := map[string]bool{}
-		for _, r := range rows {
-			if !seen[r.ID] {
-				seen[r.ID] = true
-				fmt.Fprintln(out, shortID(strings.TrimPrefix(r.ID, "sha256:"), false))
-			}
+		ids := make([]string, len(rows))
+		for i, r := range rows {
+			ids[i] = shortID(strings.TrimPrefix(r.ID, "sha256:"), false)
+		}
+		slices.Sort(ids)
+		for _, id := range slices.Compact(ids) {
+			fmt.Fprintln(out, id)
 		}
 		return nil
 	case o.format == "json":

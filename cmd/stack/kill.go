@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -12,24 +13,10 @@ import (
 
 func newKillCmd() *cobra.Command {
 	var signal string
-	cmd := &cobra.Command{
-		Use:   "kill [SERVICE...]",
-		Short: "Send a signal (default SIGKILL) to the main process of the stack's running containers",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sig, err := runtime.ParseSignal(signal)
-			if err != nil {
-				return fmt.Errorf("--signal: %w", err)
-			}
-			s, err := openStack(cmd, args, true)
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			sel, err := s.selectServices(args)
-			if err != nil {
-				return err
-			}
-			return sel.run(cmd, containerAction{
+	var sig syscall.Signal
+	cmd := newActionCmd("kill [SERVICE...]", "Send a signal (default SIGKILL) to the main process of the stack's running containers", "",
+		func(_ *cobra.Command, s *stackSession, _ *selection) containerAction {
+			return containerAction{
 				order:   inParallel,
 				applies: reconcile.ObservedContainer.Running,
 				do: func(ctx context.Context, c reconcile.ObservedContainer) error {
@@ -37,8 +24,14 @@ func newKillCmd() *cobra.Command {
 				},
 				doing: "Killing", done: "Killed",
 				none: "no running container to kill",
-			})
-		},
+			}
+		})
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		var err error
+		if sig, err = runtime.ParseSignal(signal); err != nil {
+			return fmt.Errorf("--signal: %w", err)
+		}
+		return nil
 	}
 	cmd.Flags().StringVarP(&signal, "signal", "s", "SIGKILL", "signal to send: name (SIGTERM, TERM) or number")
 	return cmd

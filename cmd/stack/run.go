@@ -102,16 +102,7 @@ func (o *runOptions) oneOffSpec(cmd *cobra.Command, rs *runtime.Spec, mounts *[]
 	if o.user != "" {
 		rs.User = o.user
 	}
-	for _, e := range o.env {
-		if !strings.Contains(e, "=") {
-			v, set := os.LookupEnv(e)
-			if !set {
-				continue
-			}
-			e += "=" + v
-		}
-		rs.Env = append(rs.Env, e) // later entries win
-	}
+	rs.Env = append(rs.Env, envFlags(o.env)...) // later entries win
 	if !o.servicePorts {
 		rs.Ports = nil
 	}

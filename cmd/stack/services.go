@@ -58,6 +58,42 @@ func (s *stackSession) selectServices(names []string) (*selection, error) {
 	return sel, nil
 }
 
+// openSelection opens the stack (locked when lock is set, for verbs that change state) and
+// selects the named services.
+func openSelection(cmd *cobra.Command, services []string, lock bool) (*stackSession, *selection, error) {
+	s, err := openStack(cmd, services, lock)
+	if err != nil {
+		return nil, nil, err
+	}
+	sel, err := s.selectServices(services)
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, sel, nil
+}
+
+// newActionCmd is a stack verb that applies one containerAction to the containers of the
+// named services (all when none are named), with the project locked.
+func newActionCmd(use, short, long string, action func(cmd *cobra.Command, s *stackSession, sel *selection) containerAction) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Long: long,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, sel, err := openSelection(cmd, args, true)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			return sel.run(cmd, action(cmd, s, sel))
+		},
+	}
+}
+
+// byID adapts a runtime operation on a container ID to containerAction.do.
+func byID(f func(ctx context.Context, id string) error) func(context.Context, reconcile.ObservedContainer) error {
+	return func(ctx context.Context, c reconcile.ObservedContainer) error { return f(ctx, c.ID) }
+}
+
 // order says how containerAction walks the services.
 type order int
 
@@ -152,6 +188,11 @@ func (sel *selection) run(cmd *cobra.Command, a containerAction) error {
 		_ = g.Wait()
 		return errors.Join(errs...)
 	})
+}
+
+// dependenciesReady is containerAction.before for start and restart: waitDependencies.
+func (sel *selection) dependenciesReady(h *reconcile.Host) func(context.Context, *reconcile.DesiredService) error {
+	return func(ctx context.Context, s *reconcile.DesiredService) error { return sel.waitDependencies(ctx, h, s) }
 }
 
 // waitDependencies blocks until the containers of the selected services s depends on meet

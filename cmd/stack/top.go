@@ -14,11 +14,7 @@ func newTopCmd() *cobra.Command {
 		Use:   "top [SERVICE...]",
 		Short: "List the processes of the stack's running containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStack(cmd, args, false)
-			if err != nil {
-				return err
-			}
-			sel, err := s.selectServices(args)
+			s, sel, err := openSelection(cmd, args, false)
 			if err != nil {
 				return err
 			}

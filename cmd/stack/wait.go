@@ -18,11 +18,7 @@ with code N" as each one does. The exit status is the first non-zero exit code s
 0 when all of them exited with 0.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := openStack(cmd, args, false)
-			if err != nil {
-				return err
-			}
-			sel, err := s.selectServices(args)
+			s, sel, err := openSelection(cmd, args, false)
 			if err != nil {
 				return err
 			}

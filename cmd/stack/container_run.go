@@ -315,7 +315,11 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 			resize = ch
 		}
 		if err := m.Attach(ctx, c.ID, in, resize); err != nil {
-			return 0, err
+			// A command that ends at once can be gone before its input is connected; its
+			// output and exit code still count.
+			if cur, gerr := m.Get(c.ID); gerr == nil && cur.Running() {
+				return 0, err
+			}
 		}
 	} else {
 		// Without a terminal, signals to `run` go to the container, as with docker run.

@@ -83,6 +83,16 @@ func TestE2ERunOverrides(t *testing.T) {
 	}
 }
 
+// -v mounts a host directory into the one-off.
+func TestE2ERunVolume(t *testing.T) {
+	st := newE2EStack(t, twoServices)
+	st.write("data/greeting", "hello from the host\n")
+	out := st.must("run", "--rm", "-T", "--no-deps", "-v", st.dir+"/data:/data:ro", "web", "cat", "/data/greeting")
+	if out != "hello from the host\n" {
+		t.Fatalf("run -v: %q", out)
+	}
+}
+
 // -p publishes a port of the one-off (and only with -p: the service's ports are not).
 func TestE2ERunPublish(t *testing.T) {
 	port := freePort(t)

@@ -236,7 +236,9 @@ func nextIfName(path string) (string, error) {
 // hostPrefixes returns every IPv4 prefix routed on the host, in all routing tables, except
 // default routes (a default route covers everything but claims nothing).
 func hostPrefixes() ([]netip.Prefix, error) {
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	routes, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list host routes: %w", err)
 	}
@@ -261,7 +263,7 @@ func hostPrefixes() ([]netip.Prefix, error) {
 
 // ownLinks returns the host links whose alias marks them as this store's, by name.
 func (m *Manager) ownLinks() (map[string]netlink.Link, error) {
-	links, err := netlink.LinkList()
+	links, err := retryDump(netlink.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -273,6 +275,18 @@ func (m *Manager) ownLinks() (map[string]netlink.Link, error) {
 		}
 	}
 	return out, nil
+}
+
+// retryDump runs a netlink dump again when the kernel says it was interrupted: the host's
+// links and routes change under it while other containers start or stop (the dump is then
+// incomplete, and vishvananda/netlink returns ErrDumpInterrupted with partial results).
+func retryDump[T any](dump func() (T, error)) (T, error) {
+	for i := 0; ; i++ {
+		v, err := dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || i == 9 {
+			return v, err
+		}
+	}
 }
 
 func ipNet(a netip.Addr, bits int) *net.IPNet {

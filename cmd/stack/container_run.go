@@ -105,7 +105,7 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 		}
 		s.Env = append(s.Env, env...)
 	}
-	s.Env = append(s.Env, resolveEnv(o.env)...)
+	s.Env = append(s.Env, envFlags(o.env)...)
 	if len(o.labels) > 0 {
 		s.Labels = map[string]string{}
 		for _, l := range o.labels {
@@ -164,31 +164,11 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 	return s, o.netVol.apply(&s)
 }
 
-// readEnvFile reads KEY=VALUE lines (docker's --env-file: # comments, KEY alone copies the
-// variable from this environment).
-func readEnvFile(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
+// envFlags resolves -e flags: KEY=VALUE as given, KEY alone copied from this process's
+// environment (left out when unset here), as docker does.
+func envFlags(flags []string) []string {
 	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		out = append(out, line)
-	}
-	return resolveEnv(out), sc.Err()
-}
-
-// resolveEnv keeps KEY=VALUE entries and turns a bare KEY into KEY=VALUE from this
-// process's environment (dropping it when unset), as docker's -e KEY does.
-func resolveEnv(list []string) []string {
-	var out []string
-	for _, e := range list {
+	for _, e := range flags {
 		if !strings.Contains(e, "=") {
 			v, ok := os.LookupEnv(e)
 			if !ok {
@@ -199,6 +179,25 @@ func resolveEnv(list []string) []string {
 		out = append(out, e)
 	}
 	return out
+}
+
+// readEnvFile reads KEY=VALUE lines (docker's --env-file: # comments, KEY alone copies the
+// variable from this environment).
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line != "" && !strings.HasPrefix(line, "#") {
+			lines = append(lines, line)
+		}
+	}
+	return envFlags(lines), sc.Err()
 }
 
 func newContainerCreateCmd() *cobra.Command {
@@ -263,6 +262,14 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 	if err != nil {
 		return err
 	}
+	return startCreated(cmd, m, c, detach)
+}
+
+// startCreated starts a created container: detached, it prints the ID and returns; else it
+// streams the output until the container exits and exits with its code (`container run`,
+// `stack run`). A failed start of a --rm container removes it.
+func startCreated(cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, detach bool) error {
+	ctx := cmd.Context()
 	if detach {
 		if err := m.Start(ctx, c.ID); err != nil {
 			return startFailure(err)
@@ -278,7 +285,7 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 	wait, err := m.StartWait(ctx, c.ID)
 	if err != nil {
 		logFile.Close()
-		if spec.AutoRemove {
+		if c.Spec.AutoRemove {
 			_ = m.Remove(context.Background(), c.ID, runtime.RemoveOptions{Force: true})
 		}
 		return startFailure(err)
@@ -314,7 +321,11 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 			resize = ch
 		}
 		if err := m.Attach(ctx, c.ID, in, resize); err != nil {
-			return 0, err
+			// A command that ends at once can be gone before its input is connected; its
+			// output and exit code still count.
+			if cur, gerr := m.Get(c.ID); gerr == nil && cur.Running() {
+				return 0, err
+			}
 		}
 	} else {
 		// Without a terminal, signals to `run` go to the container, as with docker run.

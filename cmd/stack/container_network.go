@@ -105,12 +105,10 @@ func (o *netVolOptions) apply(s *runtime.Spec) error {
 	return nil
 }
 
-// createContainer sweeps what crashed or auto-removed containers left (leases, ports, volume
-// users), then creates the container with its mounts through the engine.
+// createContainer creates the container with its mounts through the engine. No sweep first:
+// a --rm container releases its endpoints and volumes itself (the monitor's Release hook),
+// and rm, prune and up sweep what a crash left; a sweep here cost ~14 ms per run.
 func createContainer(ctx context.Context, e *engine.Engine, spec runtime.Spec, mounts []volume.Mount) (*runtime.Container, error) {
-	if err := e.Sweep(ctx); err != nil {
-		return nil, err
-	}
 	c, err := e.Create(ctx, spec, mounts)
 	if err != nil {
 		return nil, startFailure(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,7 +130,8 @@ func (ex *executor) waitFor(ctx context.Context, keys []string) error {
 		select {
 		case <-n.done:
 			if n.err != nil {
-				return n.err
+				// The failure itself is reported once, by its own node.
+				return fmt.Errorf("%w: %s failed", ErrDependencyFailed, strings.TrimPrefix(k, "image:"))
 			}
 		case <-ctx.Done():
 			return ctx.Err()
@@ -195,7 +197,9 @@ func (ex *executor) resourceOp(ctx context.Context, op Op) error {
 		}
 	}
 	if err != nil {
-		err = fmt.Errorf("%s %s: %w", op.Action, op.Name, err)
+		if op.Action != ActionPull && op.Action != ActionBuild { // those errors name their image
+			err = fmt.Errorf("%s %s: %w", op.Action, op.Name, err)
+		}
 		ex.event(op.Resource, op.Name, "Error", err, start)
 		return err
 	}
@@ -225,10 +229,13 @@ func (ex *executor) runService(ctx context.Context, s *DesiredService, ops []Op)
 		needs = append(needs, "volume:"+v)
 	}
 	needs = append(needs, "image:"+s.Image)
-	if err := ex.waitFor(ctx, ex.existing(needs)); err != nil {
-		return fmt.Errorf("service %s: %w", s.Name, err)
+	err := ex.waitFor(ctx, ex.existing(needs))
+	if err != nil {
+		err = fmt.Errorf("service %s: %w", s.Name, err)
+	} else {
+		err = ex.waitDependencies(ctx, s)
 	}
-	if err := ex.waitDependencies(ctx, s); err != nil {
+	if err != nil {
 		for _, op := range ops {
 			ex.event(op.Resource, ex.d.ContainerName(s.Name, op.Number), "Error", err, time.Now())
 		}
@@ -245,7 +252,7 @@ func (ex *executor) runService(ctx context.Context, s *DesiredService, ops []Op)
 			return err
 		})
 	}
-	err := g.Wait()
+	err = g.Wait()
 	ex.node("service:" + s.Name).containers = mergeIDs(containers, ops, ids)
 	if err == nil && ex.opts.Wait {
 		err = ex.waitReady(ctx, s, ex.node("service:"+s.Name).containers)

@@ -56,24 +56,34 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// addProjectFlags gives a stack verb the flags that name the stack.
+// addProjectFlags gives a stack verb the flags that name the stack. A verb that has its own
+// -f or -p (logs -f is --follow, as in compose) keeps it: the project flag is then only
+// reachable by its long name, or before the verb, where hoistProjectFlags spells it long.
 func addProjectFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.StringArrayVarP(&global.files, "file", "f", nil, "stack file (repeatable; - reads standard input)")
-	pf.StringVarP(&global.project, "project-name", "p", "", "project name (default: name: in the file, else its directory)")
+	short := func(s string) string {
+		if cmd.Flags().ShorthandLookup(s) != nil {
+			return ""
+		}
+		return s
+	}
+	pf.StringArrayVarP(&global.files, "file", short("f"), nil, "stack file (repeatable; - reads standard input)")
+	pf.StringVarP(&global.project, "project-name", short("p"), "", "project name (default: name: in the file, else its directory)")
 	pf.StringArrayVar(&global.envFiles, "env-file", nil, "file of variables for interpolation (default: .env beside the stack file)")
 	pf.StringArrayVar(&global.profiles, "profile", nil, "enable services of this profile (repeatable)")
 }
 
-// projectFlagsWithValue are the flags hoistProjectFlags moves; each takes a value.
-var projectFlagsWithValue = map[string]bool{
-	"-f": true, "--file": true, "-p": true, "--project-name": true,
-	"--env-file": true, "--profile": true, "--root": true,
+// longFlag lists the flags hoistProjectFlags moves (each takes a value), with their long names.
+var longFlag = map[string]string{
+	"-f": "--file", "--file": "--file", "-p": "--project-name", "--project-name": "--project-name",
+	"--env-file": "--env-file", "--profile": "--profile", "--root": "--root",
 }
 
 // hoistProjectFlags moves the flags written before the verb (`stack -f a.yaml -p demo up`)
-// to just after it (`stack up -f a.yaml -p demo`), where the verb's own flag set parses
-// them. Anything else before the verb is left in place for cobra to report.
+// to just after it (`stack up --file a.yaml --project-name demo`), where the verb's own flag
+// set parses them. Short forms are spelled long on the way, because after the verb -f or -p
+// may be the verb's own flag (logs -f). Anything else before the verb is left in place for
+// cobra to report.
 func hoistProjectFlags(args []string) []string {
 	var lead []string
 	i := 0
@@ -81,14 +91,14 @@ func hoistProjectFlags(args []string) []string {
 		a := args[i]
 		name, _, hasValue := strings.Cut(a, "=")
 		switch {
-		case projectFlagsWithValue[name] && hasValue:
-			lead = append(lead, a)
+		case longFlag[name] != "" && hasValue:
+			lead = append(lead, longFlag[name]+a[len(name):])
 			i++
-		case projectFlagsWithValue[a] && i+1 < len(args):
-			lead = append(lead, a, args[i+1])
+		case longFlag[a] != "" && i+1 < len(args):
+			lead = append(lead, longFlag[a], args[i+1])
 			i += 2
 		case len(a) > 2 && (strings.HasPrefix(a, "-f") || strings.HasPrefix(a, "-p")) && a[1] != '-':
-			lead = append(lead, a) // -fstack.yaml
+			lead = append(lead, longFlag[a[:2]]+"="+a[2:]) // -fstack.yaml
 			i++
 		default:
 			if i == len(args) || strings.HasPrefix(a, "-") || len(lead) == 0 {

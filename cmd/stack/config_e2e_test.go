@@ -10,22 +10,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// stackBin returns the binary under test (make e2e sets STACK_BIN).
-func stackBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("STACK_BIN")
-	if bin == "" {
-		t.Skip("SKIP: STACK_BIN is not set; run make e2e")
-	}
-	return bin
-}
+	"github.com/stackhq/stack/internal/testutil"
+)
 
 // TestE2EConfigExamples runs the built binary's `stack config` on every example: the
 // output is the golden file, with no warnings.
 func TestE2EConfigExamples(t *testing.T) {
-	bin := stackBin(t)
+	bin := testutil.StackBin(t)
 	repo, _ := filepath.Abs("../..")
 	for _, name := range []string{"httpd", "demo"} {
 		cmd := exec.Command(bin, "config", "-f", filepath.Join(repo, "examples", name, "stack.yaml"))
@@ -48,7 +40,7 @@ func TestE2EConfigExamples(t *testing.T) {
 
 // TestE2EConfigInvalid checks that an invalid file exits 1 and prints every problem.
 func TestE2EConfigInvalid(t *testing.T) {
-	bin := stackBin(t)
+	bin := testutil.StackBin(t)
 	cmd := exec.Command(bin, "config", "-f", "-")
 	cmd.Stdin = strings.NewReader("services:\n  web:\n    image: a\n    ports: ['x', '1:2:3:4']\n    restart: sometimes\n")
 	var stderr bytes.Buffer

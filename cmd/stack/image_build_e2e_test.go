@@ -3,10 +3,7 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,27 +11,6 @@ import (
 
 	"github.com/stackhq/stack/internal/testutil"
 )
-
-// stackBin runs the binary under test with a private store root.
-func stackBin(t *testing.T, root string, args ...string) (string, string, int) {
-	t.Helper()
-	bin := os.Getenv("STACK_BIN")
-	if bin == "" {
-		t.Skip("SKIP: STACK_BIN is not set (make e2e sets it)")
-	}
-	cmd := exec.Command(bin, append([]string{"--root", root}, args...)...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %s: %v", bin, err)
-	}
-	return out.String(), errOut.String(), code
-}
 
 // `stack image build -q` prints only the ID; a rebuild hits the cache at every step and
 // gives the same ID; a Dockerfile error names the line and exits 1.
@@ -50,14 +26,14 @@ func TestImageBuildCLI(t *testing.T) {
 	write("Dockerfile", "FROM scratch\nARG MSG=hi\nCOPY msg /msg\nLABEL msg=$MSG\nCMD [\"/msg\"]\n")
 	write("msg", "hello\n")
 
-	out, errOut, code := stackBin(t, root, "image", "build", "-q", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
+	out, errOut, code := testutil.Stack(t, root, "image", "build", "-q", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
 	if code != 0 || errOut != "" {
 		t.Fatalf("build: exit %d, stderr %q", code, errOut)
 	}
 	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}\n$`).MatchString(out) {
 		t.Fatalf("-q printed %q, want only the ID", out)
 	}
-	again, errOut, code := stackBin(t, root, "image", "build", "--progress", "plain", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
+	again, errOut, code := testutil.Stack(t, root, "image", "build", "--progress", "plain", "-t", "e2e/msg:1", "--build-arg", "MSG=yo", "--label", "k=v", dir)
 	if code != 0 || again != out {
 		t.Fatalf("rebuild: exit %d, ID %q want %q", code, again, out)
 	}
@@ -69,11 +45,11 @@ func TestImageBuildCLI(t *testing.T) {
 	}
 
 	write("Dockerfile", "FROM scratch\nCOPY --link msg /msg\n")
-	_, errOut, code = stackBin(t, root, "image", "build", "-q", dir)
+	_, errOut, code = testutil.Stack(t, root, "image", "build", "-q", dir)
 	if code != 1 || !strings.Contains(errOut, "Dockerfile:2:") || !strings.Contains(errOut, "--link") {
 		t.Errorf("bad flag: exit %d, stderr %q", code, errOut)
 	}
-	_, errOut, code = stackBin(t, root, "image", "build", "--progress", "fancy", dir)
+	_, errOut, code = testutil.Stack(t, root, "image", "build", "--progress", "fancy", dir)
 	if code != 1 || !strings.Contains(errOut, "--progress") {
 		t.Errorf("bad --progress: exit %d, stderr %q", code, errOut)
 	}

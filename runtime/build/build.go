@@ -46,7 +46,7 @@ type Options struct {
 	Labels     map[string]string // --label, added to the result's config
 	NoCache    bool              // run every step, reuse nothing
 	Progress   io.Writer         // where step output goes; nil is silent
-	Mode       ProgressMode      // plain, tty or quiet
+	Mode       ProgressMode      // plain (the default), tty or quiet
 }
 
 // builder holds one build's state.

@@ -48,8 +48,11 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, mode ProgressMode) *progress {
-	if w == nil || mode == "" {
+	switch {
+	case w == nil:
 		mode = ProgressQuiet
+	case mode == "":
+		mode = ProgressPlain
 	}
 	return &progress{w: w, mode: mode}
 }

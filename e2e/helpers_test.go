@@ -137,7 +137,7 @@ func (e *env) ok(args ...string) string {
 
 // stackArgs puts the project flags after a stack verb.
 func (e *env) stackArgs(verb string, args ...string) []string {
-	return append([]string{verb, "-f", e.file, "-p", e.project}, args...)
+	return append([]string{verb, "--file", e.file, "--project-name", e.project}, args...)
 }
 
 // stack runs a stack verb (up, down, diff, ps, ...) on the test's stack file and project.

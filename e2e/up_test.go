@@ -130,14 +130,14 @@ volumes:
 `, busybox))
 }
 
-// volumeFile reads the file the volume stack writes, from the volume's mount point.
-func volumeFile(e *env, volume string) string {
+// volumeFile reads a file of a volume from its mount point ("" when it does not exist).
+func volumeFile(e *env, volume, file string) string {
 	e.t.Helper()
 	var vols []struct{ Mountpoint string }
 	if err := json.Unmarshal([]byte(e.ok("volume", "inspect", volume)), &vols); err != nil || len(vols) != 1 {
 		e.t.Fatalf("volume inspect %s: %v", volume, err)
 	}
-	b, _ := os.ReadFile(filepath.Join(vols[0].Mountpoint, "log"))
+	b, _ := os.ReadFile(filepath.Join(vols[0].Mountpoint, file))
 	return string(b)
 }
 
@@ -148,7 +148,7 @@ func TestDownKeepsVolumes(t *testing.T) {
 	e.stackOK("up", "-d")
 	vol := e.project + "_data"
 	e.eventually(defaultWait, "the service wrote to its volume", func() error {
-		if got := volumeFile(e, vol); got != "started\n" {
+		if got := volumeFile(e, vol, "log"); got != "started\n" {
 			return fmt.Errorf("volume file %q", got)
 		}
 		return nil
@@ -162,7 +162,7 @@ func TestDownKeepsVolumes(t *testing.T) {
 	}
 	e.stackOK("up", "-d")
 	e.eventually(defaultWait, "the service wrote to its volume again", func() error {
-		if got := volumeFile(e, vol); got != "started\nstarted\n" {
+		if got := volumeFile(e, vol, "log"); got != "started\nstarted\n" {
 			return fmt.Errorf("volume file %q", got)
 		}
 		return nil

@@ -195,7 +195,7 @@ func configureInside(h *netlink.Handle, n *Network, e *Endpoint, peer string) er
 	if n.Internal {
 		return nil
 	}
-	routes, err := h.RouteList(nil, netlink.FAMILY_V4)
+	routes, err := retryDump(func() ([]netlink.Route, error) { return h.RouteList(nil, netlink.FAMILY_V4) })
 	if err != nil {
 		return fmt.Errorf("list routes in %s: %w", e.NetnsPath, err)
 	}
@@ -218,7 +218,7 @@ func nextIfName(path string) (string, error) {
 		return "", err
 	}
 	defer h.Close()
-	links, err := h.LinkList()
+	links, err := retryDump(h.LinkList)
 	if err != nil {
 		return "", fmt.Errorf("list links in %s: %w", path, err)
 	}
@@ -236,7 +236,9 @@ func nextIfName(path string) (string, error) {
 // hostPrefixes returns every IPv4 prefix routed on the host, in all routing tables, except
 // default routes (a default route covers everything but claims nothing).
 func hostPrefixes() ([]netip.Prefix, error) {
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	routes, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list host routes: %w", err)
 	}
@@ -261,7 +263,7 @@ func hostPrefixes() ([]netip.Prefix, error) {
 
 // ownLinks returns the host links whose alias marks them as this store's, by name.
 func (m *Manager) ownLinks() (map[string]netlink.Link, error) {
-	links, err := netlink.LinkList()
+	links, err := retryDump(netlink.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -273,6 +275,19 @@ func (m *Manager) ownLinks() (map[string]netlink.Link, error) {
 		}
 	}
 	return out, nil
+}
+
+// retryDump runs a netlink dump again when the kernel interrupted it (the set changed
+// during the dump: NLM_F_DUMP_INTR, which netlink reports as ErrDumpInterrupted with a
+// partial result). On a busy host, where other tools create and delete links and routes,
+// that is common; a few tries suffice.
+func retryDump[T any](list func() ([]T, error)) ([]T, error) {
+	for i := 1; ; i++ {
+		out, err := list()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || i == 10 {
+			return out, err
+		}
+	}
 }
 
 func ipNet(a netip.Addr, bits int) *net.IPNet {

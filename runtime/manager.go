@@ -573,6 +573,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 		if retErr != nil {
 			_ = c.teardown()
 			c.State.Status = StatusExited
+			c.State.FinishedAt = time.Now().UTC()
 			c.State.Error = retErr.Error()
 			c.State.MonitorPid, c.State.MonitorStart = 0, 0
 			if code := exitCodeOf(retErr); code != 0 {

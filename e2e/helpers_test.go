@@ -175,6 +175,19 @@ func (e *env) services(names ...string) {
 	e.write(b.String())
 }
 
+// upServices writes a stack of sleeping services, brings it up and returns the names of
+// their containers and the containers, checked running.
+func (e *env) upServices(services ...string) ([]string, map[string]container) {
+	e.t.Helper()
+	e.services(services...)
+	e.stackOK("up", "-d")
+	var names []string
+	for _, s := range services {
+		names = append(names, e.name(s, 1))
+	}
+	return names, e.requireRunning(names...)
+}
+
 // container is the part of `stack container inspect` the tests check.
 type container struct {
 	ID      string `json:"Id"`

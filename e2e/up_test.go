@@ -14,10 +14,7 @@ import (
 // up, then up again: the second up touches nothing (same IDs, start times and PIDs).
 func TestUpAgainTouchesNothing(t *testing.T) {
 	e := newEnv(t)
-	e.services("a", "b", "c")
-	e.stackOK("up", "-d")
-	names := []string{e.name("a", 1), e.name("b", 1), e.name("c", 1)}
-	before := e.requireRunning(names...)
+	names, before := e.upServices("a", "b", "c")
 	r := e.stack("up", "-d", "--progress", "plain")
 	if r.code != 0 {
 		t.Fatalf("%s", r)
@@ -33,10 +30,7 @@ func TestUpAgainTouchesNothing(t *testing.T) {
 // Editing one service recreates only it; the others keep their containers.
 func TestEditOneServiceRecreatesOnlyIt(t *testing.T) {
 	e := newEnv(t)
-	e.services("a", "b", "c")
-	e.stackOK("up", "-d")
-	names := []string{e.name("a", 1), e.name("b", 1), e.name("c", 1)}
-	before := e.requireRunning(names...)
+	names, before := e.upServices("a", "b", "c")
 	e.write(fmt.Sprintf(`services:
   a: {image: %[1]s, command: %[2]s}
   b: {image: %[1]s, command: %[2]s, environment: {EDITED: "yes"}}

@@ -129,53 +129,51 @@ func TestExampleDemo(t *testing.T) {
 	e.requireClean()
 }
 
-// A recreated service keeps its DNS name: another container resolves it to the new
-// container's address.
+// A recreated service keeps its DNS name: another container, left running, reaches the new
+// container by the service's name (db serves its generation over HTTP) and the name
+// resolves to the new container's address.
 func TestRecreatedServiceKeepsDNSName(t *testing.T) {
 	e := newEnv(t)
 	stack := func(gen string) {
 		e.write(fmt.Sprintf(`services:
   db:
     image: %[1]s
-    command: %[2]s
+    command: ["sh", "-c", "mkdir -p /www && echo gen-$$GEN > /www/index.html && exec httpd -f -p 8080 -h /www"]
     environment: {GEN: "%[3]s"}
+    stop_signal: SIGKILL
   client:
     image: %[1]s
     command: %[2]s
 `, busybox, sleeper, gen))
 	}
-	stack("1")
-	e.stackOK("up", "-d")
-	// resolve asks from client until db resolves to want only (not to gone, a removed
-	// container's address).
-	resolve := func(want, gone string) {
+	client := e.name("client", 1)
+	// reach asks from client until db answers with gen and resolves to ip.
+	reach := func(gen, ip string) {
 		t.Helper()
-		e.eventually(defaultWait, "client resolves db to "+want, func() error {
-			r := e.run("container", "exec", e.name("client", 1), "nslookup", "db")
-			if r.code != 0 {
+		e.eventually(defaultWait, "client reaches db generation "+gen, func() error {
+			r := e.run("container", "exec", client, "wget", "-q", "-T", "2", "-O", "-", "http://db:8080/")
+			if r.code != 0 || strings.TrimSpace(r.stdout) != "gen-"+gen {
 				return fmt.Errorf("%s", r)
 			}
-			if !strings.Contains(r.stdout, " "+want+"\n") || gone != "" && strings.Contains(r.stdout, " "+gone+"\n") {
-				return fmt.Errorf("nslookup db:\n%s", r.stdout)
+			r = e.run("container", "exec", client, "nslookup", "db")
+			if r.code != 0 || !strings.Contains(r.stdout, " "+ip+"\n") {
+				return fmt.Errorf("db does not resolve to %s: %s", ip, r)
 			}
 			return nil
 		})
 	}
 	network := e.project + "_default"
-	before := e.requireRunning(e.name("db", 1), e.name("client", 1))
-	oldIP := before[e.name("db", 1)].NetworkSettings.Networks[network].IPAddress
-	resolve(oldIP, "")
+	stack("1")
+	e.stackOK("up", "-d")
+	before := e.requireRunning(e.name("db", 1), client)
+	reach("1", before[e.name("db", 1)].NetworkSettings.Networks[network].IPAddress)
 	stack("2")
 	e.stackOK("up", "-d")
-	after := e.requireRunning(e.name("db", 1), e.name("client", 1))
-	e.sameContainers(before, after, e.name("client", 1))
+	after := e.requireRunning(e.name("db", 1), client)
+	e.sameContainers(before, after, client)
 	db := after[e.name("db", 1)]
 	if db.ID == before[e.name("db", 1)].ID {
 		t.Fatalf("db was not recreated")
 	}
-	newIP := db.NetworkSettings.Networks[network].IPAddress
-	if newIP == oldIP {
-		t.Fatalf("the recreated db has the old address %s: the test cannot tell them apart", newIP)
-	}
-	resolve(newIP, oldIP)
+	reach("2", db.NetworkSettings.Networks[network].IPAddress)
 }

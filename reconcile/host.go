@@ -166,6 +166,12 @@ func (h *Host) CreateContainer(ctx context.Context, service string, number int, 
 	}
 	rs, mounts := ContainerSpec(h.Project, s, number)
 	rs.Name = name
+	// A replica being recreated still runs under its name: ask for its addresses again.
+	if old, err := h.Engine.Containers.Get(ContainerName(h.Project, service, number)); err == nil && old.Name != name {
+		for i, att := range rs.Networks {
+			rs.Networks[i].PreferIPv4 = old.Networks[att.Name].IPAddress
+		}
+	}
 	c, err := h.Engine.Create(ctx, rs, mounts)
 	if err != nil {
 		return "", err

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
@@ -47,7 +46,8 @@ type ExecOptions struct {
 // ipc, uts, net, pid, cgroup and mnt namespaces (mnt last, while /proc still shows the
 // host's view), joins its cgroup (v1: the thread's TID into each hierarchy's tasks file; v2:
 // CLONE_INTO_CGROUP at fork), then installs the container's seccomp filter, bounding set and
-// capabilities on itself, and forks the program from that thread, which inherits all of it;
+// capabilities on itself, and forks the program from that thread, which inherits all of it
+// (then the thread leaves the v1 cgroup again);
 // the child changes to the exec user. The thread is never unlocked, so it dies afterwards.
 // The host's stack binary never runs inside: the program is execve'd directly, and this
 // process is made non-dumpable first, so nothing in the container can open
@@ -120,24 +120,13 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 	}
 
 	cmd := &exec.Cmd{Args: opts.Cmd, Env: env, Dir: cwd, SysProcAttr: &syscall.SysProcAttr{}}
-	var ptmx *os.File
-	if opts.Tty {
-		master, slave, err := pty.Open()
-		if err != nil {
-			return 0, fmt.Errorf("exec in %s: open pty: %w", c.Name, err)
-		}
-		defer master.Close()
-		ptmx = master
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
-		defer slave.Close()
-	} else {
-		// Explicit files: os/exec would open /dev/null by path, inside the container.
-		null, err := os.Open(os.DevNull)
-		if err != nil {
-			return 0, err
-		}
-		defer null.Close()
+	// Explicit files: os/exec would open /dev/null by path, inside the container.
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	defer null.Close()
+	if !opts.Tty {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = null, opts.Stdout, opts.Stderr
 		if opts.Interactive && opts.Stdin != nil {
 			cmd.Stdin = opts.Stdin
@@ -149,6 +138,7 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 			cmd.Stderr = null
 		}
 	}
+	var ptmx *os.File // with Tty: the master, opened inside the container (see below)
 	var cgFile *os.File
 	if cg.v2 != nil {
 		f, err := os.Open(cgroupMountpoint + cgroupParent + "/" + c.ID)
@@ -168,7 +158,25 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 	done := make(chan result, 1)
 	go func() {
 		goruntime.LockOSThread() // never unlocked: the thread is in the container now
-		err := enterThread(nsFds, cg, cgFile == nil)
+		leave := func() {}
+		var err error
+		if cgFile == nil { // v1: join now, while /sys/fs/cgroup is the host's
+			leave, err = joinThread(c.ID)
+		}
+		if err == nil {
+			err = enterThread(nsFds)
+		}
+		if err == nil && opts.Tty {
+			// The terminal comes from the container's own devpts (its /dev/ptmx, resolved in
+			// the mount namespace this thread joined), so tty(1) inside names it.
+			var slave *os.File
+			ptmx, slave, err = pty.Open()
+			if err == nil {
+				defer slave.Close()
+				cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+				cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+			}
+		}
 		if err == nil {
 			err = lookupAndConfine(cmd, &cfg, filter, userSpec)
 		}
@@ -178,12 +186,17 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 				err = classifyExecError(cmd.Path, err)
 			}
 		}
+		leave() // the child is in; this thread (and so this process) leaves again
 		started <- err
 		if err != nil {
 			return
 		}
 		if opts.Detach {
 			done <- result{}
+			// Reap it when it ends: an unreaped child would hold the container's PID
+			// namespace (and so its init) from exiting. If this process exits first, the
+			// container's PID 1 inherits it.
+			go cmd.Wait() //nolint:errcheck
 			return
 		}
 		werr := cmd.Wait()
@@ -199,6 +212,9 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 	}()
 	if err := <-started; err != nil {
 		return ExitCode(err), err
+	}
+	if ptmx != nil {
+		defer ptmx.Close()
 	}
 	if ptmx != nil && !opts.Detach {
 		go func() {
@@ -216,9 +232,7 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 		copied := make(chan struct{})
 		go func() { _, _ = io.Copy(out, ptmx); close(copied) }()
 		res := <-done
-		// The slave closes with the process; read what is left.
-		cmd.Stdin.(*os.File).Close()
-		<-copied
+		<-copied // the slave is closed (deferred on the thread), so this ends at EIO
 		return res.code, res.err
 	}
 	select {
@@ -233,17 +247,11 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 	}
 }
 
-// enterThread moves the calling (locked) thread into the container's namespaces (in the
-// order of nsFds, mnt last) and, on cgroup v1, its cgroup.
-func enterThread(nsFds []int, cg *cgroup, joinCgroupV1 bool) error {
+// enterThread moves the calling (locked) thread into the container's namespaces, in the
+// order of nsFds (mnt last).
+func enterThread(nsFds []int) error {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("unshare(CLONE_FS): %w", err)
-	}
-	if joinCgroupV1 {
-		tid := unix.Gettid()
-		if err := cg.v1.AddTask(cgroup1.Process{Pid: tid}); err != nil {
-			return fmt.Errorf("join cgroup: %w", err)
-		}
 	}
 	for i, fd := range nsFds {
 		if err := unix.Setns(fd, 0); err != nil {

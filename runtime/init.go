@@ -52,7 +52,7 @@ type initError struct {
 
 // The fds init inherits from the monitor besides stdio.
 const (
-	initGoFd  = 3 // read: one byte when init is in the cgroup and may proceed
+	initGoFd  = 3 // read: one byte when the monitor has recorded init and it may proceed
 	initErrFd = 4 // write, close-on-exec: an initError, or EOF when execve succeeded
 )
 
@@ -75,9 +75,10 @@ var (
 //
 // Order, and why:
 //
-//  1. wait for the monitor's go byte: by then init is in the container's cgroup, so nothing
-//     the container starts can escape its limits;
-//  2. unshare the cgroup namespace now (not at clone): its root is the cgroup init is in;
+//  1. wait for the monitor's go byte (it has read our start time for the liveness check);
+//     init was born in the container's cgroup (see monitor.startOnce), so nothing the
+//     container starts can escape its limits;
+//  2. unshare the cgroup namespace: its root becomes the container's cgroup;
 //  3. make every mount private, so nothing below propagates to the host;
 //  4. mount /proc, /dev, /sys, the /etc files and the user's binds and tmpfs inside the
 //     rootfs (targets resolved inside it with securejoin: a symlink in the image cannot
@@ -147,6 +148,12 @@ func runInit(dir string) {
 		if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
 			fail(125, "", fmt.Errorf("set controlling terminal: %w", err))
 		}
+	}
+	// Changing credentials cleared the parent-death signal the monitor asked for at clone;
+	// set it again so the container dies with its monitor (the monitor's thread that cloned
+	// us stays alive as long as the monitor does).
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		fail(125, "", fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err))
 	}
 	if cfg.Reaper {
 		reap(path, cfg.Args, env, errPipe, fail)
@@ -585,7 +592,7 @@ func reap(path string, args, env []string, errPipe *os.File, fail func(int, stri
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs)
-	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Foreground: false}})
+	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}})
 	if err != nil {
 		fail(126, "permission", fmt.Errorf("exec %s: %w", path, err))
 	}

@@ -186,7 +186,7 @@ func (m *Manager) Logs(ctx context.Context, idOrName string, opts LogOptions, st
 	if err != nil {
 		return err
 	}
-	return followLogs(ctx, c.LogPath(), opts, stdout, stderr, func() bool {
+	return followLogs(ctx, c.LogPath(), opts, stdout, stderr, nil, func() bool {
 		cur, err := m.Get(c.ID)
 		return err == nil && cur.Running()
 	})
@@ -196,7 +196,7 @@ func (m *Manager) Logs(ctx context.Context, idOrName string, opts LogOptions, st
 // done is closed, then draining what is left. `run` uses it with the exit notification of
 // StartWait, so it works for a --rm container whose files go away at exit.
 func FollowLogs(ctx context.Context, path string, opts LogOptions, stdout, stderr io.Writer, done <-chan struct{}) error {
-	return followLogs(ctx, path, opts, stdout, stderr, func() bool {
+	return followLogs(ctx, path, opts, stdout, stderr, done, func() bool {
 		select {
 		case <-done:
 			return false
@@ -207,8 +207,8 @@ func FollowLogs(ctx context.Context, path string, opts LogOptions, stdout, stder
 }
 
 // followLogs prints the log at path; with opts.Follow it polls for more while running()
-// reports true, then drains once more.
-func followLogs(ctx context.Context, path string, opts LogOptions, stdout, stderr io.Writer, running func() bool) error {
+// reports true, then drains once more. A close of stop (may be nil) cuts a poll short.
+func followLogs(ctx context.Context, path string, opts LogOptions, stdout, stderr io.Writer, stop <-chan struct{}, running func() bool) error {
 	emit := func(e *logEntry) error {
 		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
 			return nil
@@ -303,6 +303,7 @@ func followLogs(ctx context.Context, path string, opts LogOptions, stdout, stder
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-stop:
 		case <-time.After(delay):
 		}
 		if delay < 50*time.Millisecond {

@@ -6,11 +6,17 @@ import (
 	"bytes"
 	"context"
 	"os"
+	goruntime "runtime"
 	"testing"
 	"time"
 
 	"github.com/stackhq/stack/internal/testutil"
 )
+
+// The main goroutine keeps the main thread, as in cmd/stack: exec and netns creation move
+// locked threads into other namespaces and let them die, which Go cannot do to the main
+// thread (it would stay, in the container's mount namespace, as the process's /proc/self).
+func init() { goruntime.LockOSThread() }
 
 func TestMain(m *testing.M) {
 	RunRole(os.Args)

@@ -34,6 +34,10 @@ type NetworkAttacher interface {
 // Manager creates and controls the containers of one store root. It holds no state of its
 // own beyond paths: every call reads the store, so several processes (CLI invocations,
 // `stack up`, monitors) share one truth.
+//
+// A program using it must lock its main goroutine to the main thread in an init function
+// (cmd/stack does): Start and Exec move locked threads into other namespaces and let them
+// die, and Go cannot retire the main thread, whose namespaces /proc/self reflects.
 type Manager struct {
 	root   string
 	dir    string // <root>/containers
@@ -59,9 +63,6 @@ func New(root string) (*Manager, error) {
 	m.images = imgs
 	return m, nil
 }
-
-// Root is the store root the Manager works on.
-func (m *Manager) Root() string { return m.root }
 
 // Get finds a container by full ID, name, or unique ID prefix.
 func (m *Manager) Get(idOrName string) (*Container, error) {
@@ -121,6 +122,9 @@ func (m *Manager) List(opts ListOptions) ([]*Container, error) {
 				continue // removed meanwhile
 			}
 			return nil, err
+		}
+		if !c.Running() && c.State.Mounted {
+			c.tryReap() // its monitor died: clean up now, unless someone holds the lock
 		}
 		if !opts.All && !c.Running() {
 			continue
@@ -190,13 +194,18 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 			os.RemoveAll(c.dir)
 		}
 	}()
-	for _, d := range []string{c.dir, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), c.rootfs()} {
-		if err := os.Mkdir(d, 0o700); err != nil {
+	// The merged root takes its mode from upper, so upper (and the mount point) are 0755
+	// like a root directory; the container directory itself stays private.
+	for _, d := range []struct {
+		path string
+		mode os.FileMode
+	}{{c.dir, 0o700}, {filepath.Join(c.dir, "upper"), 0o755}, {filepath.Join(c.dir, "work"), 0o700}, {c.rootfs(), 0o755}} {
+		if err := os.Mkdir(d.path, d.mode); err != nil {
 			return nil, fmt.Errorf("create container dir: %w", err)
 		}
-	}
-	if err := os.Chmod(c.rootfs(), 0o755); err != nil {
-		return nil, fmt.Errorf("create container dir: %w", err)
+		if err := os.Chmod(d.path, d.mode); err != nil { // umask
+			return nil, fmt.Errorf("create container dir: %w", err)
+		}
 	}
 	if err := c.writeEtcFiles(); err != nil {
 		return nil, err
@@ -228,8 +237,9 @@ func (m *Manager) reserveName(c *Container, generate bool) error {
 		}
 		if !generate {
 			owner, _ := os.Readlink(filepath.Join(m.dir, "by-name", name))
-			if owner != "" && !fileExists(filepath.Join(m.dir, owner, "state.json")) {
-				// A leftover of a crash between reservation and removal: take it over.
+			if owner != "" && m.staleName(owner, name) {
+				// A leftover of a crash (between reservation and removal, or in the middle
+				// of a Rename): take it over.
 				if os.Remove(filepath.Join(m.dir, "by-name", name)) == nil {
 					continue
 				}
@@ -237,6 +247,19 @@ func (m *Manager) reserveName(c *Container, generate bool) error {
 			return fmt.Errorf("%w: the name %q is already used by container %.12s; remove or rename it", ErrNameInUse, name, owner)
 		}
 	}
+}
+
+// staleName reports whether the by-name link name → owner is a leftover: its container is
+// gone, or no longer carries that name (a Rename that crashed before dropping the old link).
+// The moment inside Rename between reserving the new name and saving the state also looks
+// stale; the project lock keeps the reconciler's own renames and creates from racing there.
+func (m *Manager) staleName(owner, name string) bool {
+	dir := filepath.Join(m.dir, owner)
+	if !fileExists(filepath.Join(dir, "state.json")) {
+		return true
+	}
+	c, err := readContainer(dir, m.run)
+	return err == nil && c.Name != name
 }
 
 // Command is the process's argv: the image's Entrypoint and Cmd with the Spec's overrides
@@ -376,6 +399,11 @@ func (c *Container) mountRootfs() error {
 	}
 	data := "lowerdir=" + strings.Join(c.Image.LowerDirs, ":") +
 		",upperdir=" + filepath.Join(c.dir, "upper") + ",workdir=" + filepath.Join(c.dir, "work")
+	if c.Spec.AutoRemove {
+		// A --rm container's layer is deleted when it exits, never mounted again: skip the
+		// syncs of the upper filesystem (which make unmounting take milliseconds).
+		data += ",volatile"
+	}
 	if len(data) >= os.Getpagesize() {
 		return fmt.Errorf("%w: overlay options for %d layers exceed a page", ErrImage, len(c.Image.LowerDirs))
 	}
@@ -386,13 +414,15 @@ func (c *Container) mountRootfs() error {
 // whatever is left in it). It is idempotent.
 func (c *Container) teardown() error {
 	var errs []error
-	if cg, err := loadCgroup(c.ID); err == nil {
-		deadline := time.Now().Add(5 * time.Second)
-		if err := cg.killAll(deadline); err != nil {
-			errs = append(errs, err)
-		}
-		if err := cg.delete(deadline); err != nil {
-			errs = append(errs, err)
+	if !removeEmptyCgroup(c.ID) { // processes left (or an odd hierarchy): the full way
+		if cg, err := loadCgroup(c.ID); err == nil {
+			deadline := time.Now().Add(5 * time.Second)
+			if err := cg.killAll(deadline); err != nil {
+				errs = append(errs, err)
+			}
+			if err := cg.delete(deadline); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if err := unix.Unmount(c.rootfs(), unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
@@ -452,6 +482,22 @@ func (m *Manager) lock(idOrName string) (*Container, func(), error) {
 	return c, unlock, nil
 }
 
+// tryReap reaps the container if its lock is free at once (List must not block).
+func (c *Container) tryReap() {
+	fd, err := unix.Open(filepath.Join(c.dir, "lock"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+		return
+	}
+	if cur, err := loadContainer(c.dir, c.run); err == nil {
+		_ = cur.reap()
+		c.State = cur.State
+	}
+}
+
 // reap cleans up after a monitor that died without doing it (killed, or the host went down):
 // checkAlive already reports the container exited; this persists that and removes the
 // rootfs mount and the cgroup. Runs under the lock.
@@ -464,6 +510,10 @@ func (c *Container) reap() error {
 	}
 	err := c.teardown()
 	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	if err != nil {
+		c.State.Status = StatusDead // its leftovers could not be removed; rm -f tries again
+		c.State.Error = err.Error()
+	}
 	if serr := c.save(); serr != nil {
 		return serr
 	}
@@ -626,6 +676,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{"stack", "monitor", c.dir, m.run},
+		Env:         append(os.Environ(), monitorEnv...),
 		ExtraFiles:  []*os.File{w},
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}

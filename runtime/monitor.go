@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -31,6 +31,12 @@ type monitorReport struct {
 
 const monitorReportFd = 3
 
+// monitorEnv tunes the Go runtime of the monitor before it starts (it reads it at start-up):
+// one P, so one set of per-P caches and fewer threads. The GC is left alone on purpose: a
+// monitor's heap stays under the first GC goal, and a forced or more frequent collection
+// costs more in GC metadata than the start-up garbage it would free (measured).
+var monitorEnv = []string{"GOMAXPROCS=1"}
+
 // monitor supervises one container: it is the parent of the container's first process.
 //
 //	start ──► running ──exit──► (policy says restart?) ──yes──► restarting
@@ -44,9 +50,9 @@ const monitorReportFd = 3
 // unmounts the rootfs and removes the cgroup (auto-removing the container with --rm).
 type monitor struct {
 	dir, run string
+	hooks    Hooks
 	cfg      initConfig
 	c        *Container
-	cg       *cgroup
 	log      *logWriter
 	report   *os.File
 	wake     chan os.Signal // SIGUSR1: stop requested during back-off
@@ -56,15 +62,14 @@ type monitor struct {
 	orphan   bool           // another monitor runs the container now (see update)
 }
 
-// runMonitor is the "monitor" role. It keeps its footprint small: no goroutine pools, a
-// low GC target (it holds little), and nothing initialised that supervision does not use.
-func runMonitor(dir, run string) {
-	debug.SetGCPercent(20)
+// runMonitor is the "monitor" role. It keeps its footprint small (see monitorEnv): no
+// goroutine pools, and nothing initialised that supervision does not use.
+func runMonitor(dir, run string, hooks Hooks) {
 	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
 	// must not expose /proc/PID/exe (the host binary) to the container.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
 	report := os.NewFile(monitorReportFd, "report")
-	m := &monitor{dir: dir, run: run, report: report, wake: make(chan os.Signal, 1)}
+	m := &monitor{dir: dir, run: run, hooks: hooks, report: report, wake: make(chan os.Signal, 1)}
 	signal.Notify(m.wake, unix.SIGUSR1)
 	signal.Ignore(unix.SIGPIPE, unix.SIGHUP, unix.SIGINT, unix.SIGTERM)
 	err := m.init()
@@ -94,12 +99,14 @@ func runMonitor(dir, run string) {
 		code, oom, ranFor := m.waitExit(res)
 		health.stop()
 		restart, delay := m.recordExit(code, oom, ranFor)
+		if !restart {
+			m.finish(nil) // before the report: `run --rm` returns when everything is gone
+		}
 		if first {
 			m.send(monitorReport{Exit: &code})
 			first = false
 		}
 		if !restart {
-			m.finish(nil)
 			return
 		}
 		select {
@@ -155,9 +162,6 @@ func (m *monitor) init() error {
 	}
 	if err := json.Unmarshal(data, &m.cfg); err != nil {
 		return fmt.Errorf("decode init config: %w", err)
-	}
-	if m.cg, err = loadCgroup(c.ID); err != nil {
-		return err
 	}
 	if m.log, err = openLogWriter(c.LogPath()); err != nil {
 		return err
@@ -274,18 +278,39 @@ func (m *monitor) startOnce() (*started, error) {
 	}
 	startErr := make(chan error, 1)
 	waited := make(chan exitResult, 1)
+	if unified() {
+		cgDir, err := os.Open(filepath.Join(cgroupMountpoint, cgroupParent, m.c.ID))
+		if err != nil {
+			closeChildEnds()
+			return nil, fmt.Errorf("open cgroup: %w", err)
+		}
+		defer cgDir.Close()
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cgDir.Fd())
+	}
 	go func() {
 		goruntime.LockOSThread() // never unlocked: this thread carries the netns and PDEATHSIG
 		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
 			startErr <- fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
 			return
 		}
-		if err := cmd.Start(); err != nil {
+		// Init is born in the container's cgroup: v2 by CLONE_INTO_CGROUP, v1 because this
+		// thread joins for the clone (and leaves right after) — nothing to migrate later.
+		leave := func() {}
+		if !unified() {
+			var err error
+			if leave, err = joinThread(m.c.ID); err != nil {
+				startErr <- err
+				return
+			}
+		}
+		err := cmd.Start()
+		leave()
+		if err != nil {
 			startErr <- fmt.Errorf("start init: %w", err)
 			return
 		}
 		startErr <- nil
-		err := cmd.Wait()
+		err = cmd.Wait()
 		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
@@ -310,11 +335,7 @@ func (m *monitor) startOnce() (*started, error) {
 		kill()
 		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
 	}
-	oom := m.cg.oomKills()
-	if err := m.cg.add(pid); err != nil {
-		kill()
-		return nil, err
-	}
+	oom := oomKills(m.c.ID)
 	if _, err := goW.Write([]byte{1}); err != nil {
 		kill()
 		return nil, fmt.Errorf("release init: %w", err)
@@ -374,7 +395,7 @@ func (m *monitor) waitExit(s *started) (code int, oom bool, ranFor time.Duration
 	if res.err != nil {
 		code = 255
 	}
-	if m.cg.oomKills() > s.oom {
+	if oomKills(m.c.ID) > s.oom {
 		oom = true
 		if res.ws.Signaled() && res.ws.Signal() == syscall.SIGKILL {
 			code = 137
@@ -470,6 +491,10 @@ func (m *monitor) finish(cause error) {
 		}
 	})
 	if m.c.Spec.AutoRemove && !m.orphan {
+		if m.hooks.Release != nil {
+			root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
+			_ = m.hooks.Release(context.Background(), root, m.c)
+		}
 		_ = removeStore(m.c)
 	}
 }

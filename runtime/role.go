@@ -1,9 +1,19 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"os"
 )
+
+// Hooks connect the monitor to the packages that keep state about a container outside the
+// runtime (networks, volumes), which the monitor does not import.
+type Hooks struct {
+	// Release runs when the monitor auto-removes a container (--rm), before the runtime
+	// deletes it: the network namespace still exists, so endpoints can be detached, and
+	// volumes can drop the container as a user. root is the store root.
+	Release func(ctx context.Context, root string, c *Container) error
+}
 
 // RunRole runs one of the binary's internal roles when args (os.Args) name one, and then
 // exits the process; otherwise it returns and the CLI proceeds. cmd/stack calls it first in
@@ -14,13 +24,19 @@ import (
 //	stack init <container-dir>                PID 1 in the new namespaces until execve (init.go)
 //
 // Both expect the file descriptors their parent sets up, so running them by hand fails.
-func RunRole(args []string) {
+// hooks (at most one) give the monitor what other packages must do when it removes a
+// container by itself (--rm).
+func RunRole(args []string, hooks ...Hooks) {
 	if len(args) < 3 {
 		return
 	}
 	switch {
 	case args[1] == "monitor" && len(args) == 4:
-		runMonitor(args[2], args[3])
+		var h Hooks
+		if len(hooks) > 0 {
+			h = hooks[0]
+		}
+		runMonitor(args[2], args[3], h)
 		os.Exit(0)
 	case args[1] == "init" && len(args) == 3:
 		if _, err := os.Stat(fmt.Sprintf("/proc/self/fd/%d", initErrFd)); err != nil {

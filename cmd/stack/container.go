@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stackhq/stack/engine"
 	"github.com/stackhq/stack/runtime"
 )
 
@@ -39,12 +42,15 @@ func newContainerCmd() *cobra.Command {
 
 // openRuntime opens the container runtime on the global store root.
 func openRuntime() (*runtime.Manager, error) {
-	m, err := runtime.New(global.root)
+	e, err := openEngine()
 	if err != nil {
 		return nil, err
 	}
-	return m, attachNetworking(m)
+	return e.Containers, nil
 }
+
+// openEngine opens the stores of the root (--root), wired together.
+func openEngine() (*engine.Engine, error) { return engine.Open(global.root) }
 
 // startFailure turns a failed start into the exit code Docker uses (125, 126, 127) with a
 // hint.
@@ -75,9 +81,12 @@ func forEach(cmd *cobra.Command, names []string, fn func(name string) error) err
 	return errors.Join(errs...)
 }
 
-// freeFileShorthand lets a container verb use -f the way docker does (rm -f, logs -f,
-// ps -f): it declares the global --file flag on the verb itself, bound to the same variable
-// but without its -f shorthand, so cobra does not merge the persistent one (and its -f).
-func freeFileShorthand(cmd *cobra.Command) {
-	cmd.Flags().StringArrayVar(&global.files, "file", nil, "stack file (the global flag; -f is this verb's own here)")
+// sweepEngine drops what containers that no longer exist left in the network and volume
+// stores, so that "in use" means used by a container that exists (rm and prune run it first).
+func sweepEngine(ctx context.Context) error {
+	e, err := openEngine()
+	if err != nil {
+		return err
+	}
+	return e.Sweep(ctx)
 }

@@ -39,7 +39,6 @@ func newContainerLogsCmd() *cobra.Command {
 			return m.Logs(cmd.Context(), args[0], o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	freeFileShorthand(cmd)
 	f := cmd.Flags()
 	f.BoolVarP(&o.Follow, "follow", "f", false, "keep printing new output")
 	f.BoolVarP(&o.Timestamps, "timestamps", "t", false, "show timestamps")

@@ -27,7 +27,6 @@ func newContainerLsCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runContainerLs(cmd, o) },
 	}
-	freeFileShorthand(cmd)
 	f := cmd.Flags()
 	f.BoolVarP(&o.all, "all", "a", false, "show stopped containers too")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print IDs only")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/stackhq/stack/runtime"
+	"github.com/stackhq/stack/runtime/volume"
 	"golang.org/x/term"
 )
 
@@ -211,11 +211,11 @@ func newContainerCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := openRuntime()
+			e, err := openEngine()
 			if err != nil {
 				return err
 			}
-			c, err := createContainer(cmd.Context(), m, spec, o.netVol.volumeNames)
+			c, err := createContainer(cmd.Context(), e, spec, o.netVol.parsedMounts)
 			if err != nil {
 				return err
 			}
@@ -240,7 +240,7 @@ func newContainerRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runContainer(cmd, spec, o.netVol.volumeNames, detach)
+			return runContainer(cmd, spec, o.netVol.parsedMounts, detach)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
@@ -251,13 +251,14 @@ func newContainerRunCmd() *cobra.Command {
 
 // runContainer is `run`: create, start, and unless detached stream the output (and the
 // terminal's input with -it) until the container exits, then exit with its code.
-func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, detach bool) error {
+func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, detach bool) error {
 	ctx := cmd.Context()
-	m, err := openRuntime()
+	e, err := openEngine()
 	if err != nil {
 		return err
 	}
-	c, err := createContainer(ctx, m, spec, volumeNames)
+	m := e.Containers
+	c, err := createContainer(ctx, e, spec, mounts)
 	if err != nil {
 		return err
 	}
@@ -332,5 +333,3 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 	}
 	return code, err
 }
-
-var _ io.Reader = os.Stdin

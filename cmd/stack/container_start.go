@@ -169,14 +169,13 @@ func newContainerRmCmd() *cobra.Command {
 		Short:   "Remove containers (running ones with -f)",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := openRuntime()
+			e, err := openEngine()
 			if err != nil {
 				return err
 			}
-			return forEach(cmd, args, func(n string) error { return removeContainer(cmd.Context(), m, n, o) })
+			return forEach(cmd, args, func(n string) error { return e.Remove(cmd.Context(), n, o) })
 		},
 	}
-	freeFileShorthand(cmd)
 	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "kill and remove a running container")
 	cmd.Flags().BoolVarP(&o.Volumes, "volumes", "v", false, "remove the container's anonymous volumes")
 	return cmd

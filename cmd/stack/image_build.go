@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhq/stack/network"
-	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/build"
 )
 
@@ -105,15 +104,14 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := runtime.New(global.root)
+	e, err := openEngine()
 	if err != nil {
 		return err
 	}
+	mgr := e.Containers
 	runNet := o.network
 	if runNet == network.NoNetwork {
 		runNet = ""
-	} else if err := attachNetworking(mgr); err != nil {
-		return err
 	}
 	ctx := cmd.Context()
 	if ctx == nil {

@@ -28,7 +28,7 @@ func newImageInspectCmd() *cobra.Command {
 			return runImageInspect(cmd.OutOrStdout(), args, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.format, "format", "json", "json, or a Go template applied to each image (e.g. '{{.Id}}', '{{json .Config}}')")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "json", "json, or a Go template applied to each image (e.g. '{{.Id}}', '{{json .Config}}')")
 	return cmd
 }
 

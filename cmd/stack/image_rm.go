@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/image"
 )
 
@@ -27,7 +28,7 @@ func newImageRmCmd() *cobra.Command {
 			return runImageRm(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, o)
 		},
 	}
-	cmd.Flags().BoolVar(&o.force, "force", false, "remove an image with several tags by ID; untag an image a container uses")
+	cmd.Flags().BoolVarP(&o.force, "force", "f", false, "remove an image with several tags by ID; untag an image a container uses")
 	return cmd
 }
 
@@ -36,9 +37,13 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 	if err != nil {
 		return err
 	}
+	inUse, err := imagesInUse()
+	if err != nil {
+		return err
+	}
 	failed := 0
 	for _, ref := range refs {
-		rep, err := s.Remove(ref, image.RemoveOptions{Force: o.force, InUse: nil /* TODO(runtime): the container list */})
+		rep, err := s.Remove(ref, image.RemoveOptions{Force: o.force, InUse: inUse})
 		for _, u := range rep.Untagged {
 			fmt.Fprintf(w, "Untagged: %s\n", u)
 		}
@@ -50,9 +55,9 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 			hint := ""
 			switch {
 			case errors.Is(err, image.ErrInUse):
-				hint = " (remove the container first, or use --force to untag it)"
+				hint = " (remove the container first, or use -f to untag it)"
 			case errors.Is(err, image.ErrMultipleReferences):
-				hint = " (remove it by tag, or use --force)"
+				hint = " (remove it by tag, or use -f)"
 			}
 			fmt.Fprintf(errw, "stack: %v%s\n", err, hint)
 		}
@@ -61,6 +66,25 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// imagesInUse returns the test rm and prune use: whether any container in the store,
+// running or not, was made from the image. A container created after the listing is not
+// seen; `stack container create` of an image being removed can race with it.
+func imagesInUse() (func(id string) bool, error) {
+	m, err := runtime.New(global.root)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := m.List(runtime.ListOptions{All: true})
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range cs {
+		used[c.ImageID] = true
+	}
+	return func(id string) bool { return used[id] }, nil
 }
 
 type imagePruneOptions struct {
@@ -79,7 +103,7 @@ func newImagePruneCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.all, "all", "a", false, "remove all images no container uses, not only untagged ones")
-	cmd.Flags().BoolVar(&o.force, "force", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&o.force, "force", "f", false, "do not ask for confirmation")
 	return cmd
 }
 
@@ -99,7 +123,11 @@ func runImagePrune(in io.Reader, w io.Writer, o imagePruneOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.Prune(image.PruneOptions{All: o.all, InUse: nil /* TODO(runtime): the container list */})
+	inUse, err := imagesInUse()
+	if err != nil {
+		return err
+	}
+	rep, err := s.Prune(image.PruneOptions{All: o.all, InUse: inUse})
 	if len(rep.Deleted) > 0 {
 		fmt.Fprintln(w, "Deleted Images:")
 		for _, d := range rep.Deleted {

@@ -59,7 +59,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]*Image, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	dec, err := decompress(r)
+	dec, err := Decompress(r)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
@@ -326,7 +326,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 		}
 		if _, isID := parseID(ref); !isID {
 			if r, err := ParseReference(ref); err == nil {
-				if c := canonical(r); !strings.Contains(c, "@") && !slices.Contains(sv.tags, c) {
+				if c := Canonical(r); !strings.Contains(c, "@") && !slices.Contains(sv.tags, c) {
 					sv.tags = append(sv.tags, c)
 				}
 			}

@@ -85,7 +85,7 @@ func canonicalRefs(tags []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, canonical(r))
+		out = append(out, Canonical(r))
 	}
 	return out, nil
 }

@@ -97,19 +97,20 @@ func (s *Store) removeRefs(ref string, opts RemoveOptions) (rep RemoveReport, de
 	sort.Strings(digests)
 	named := ""
 	if _, isID := parseID(ref); !isID {
-		if r, err := ParseReference(ref); err == nil && all[canonical(r)] == id.String() {
-			named = canonical(r)
+		if r, err := ParseReference(ref); err == nil && all[Canonical(r)] == id.String() {
+			named = Canonical(r)
 		}
 	}
 
 	deleted = true
 	switch {
 	case named != "" && !strings.Contains(named, "@") && len(tags) > 1:
-		// One of several tags: untag only.
+		// One of several tags: untag only. (Named by ID or digest, an image with several
+		// tags needs force.)
 		delete(all, named)
 		rep.Untagged = append(rep.Untagged, named)
 		deleted = false
-	case named == "" && len(tags) > 1 && !opts.Force:
+	case (named == "" || strings.Contains(named, "@")) && len(tags) > 1 && !opts.Force:
 		return rep, false, fmt.Errorf("remove image %s: %w (%s); remove by tag or force", ref, ErrMultipleReferences, strings.Join(tags, ", "))
 	case opts.InUse != nil && opts.InUse(id.String()):
 		if !opts.Force {

@@ -82,19 +82,20 @@ func Open(root string) (*Store, error) {
 // Root returns the store directory.
 func (s *Store) Root() string { return s.root }
 
-// cleanTmp removes entries of tmp/ older than an hour: an hour-old temp entry belongs to a
-// process that died (live ones are touched as they are written), and a fresh one may be a
-// concurrent pull's work in progress.
+// cleanTmp removes what processes that died left in tmp/, when no write is running (the gc
+// lock is free): then nothing in tmp/ is anyone's work in progress.
 func (s *Store) cleanTmp() {
+	l, err := s.tryLock("gc")
+	if err != nil || l == nil {
+		return // a write is running; a later Open cleans up
+	}
+	defer l.unlock()
 	entries, err := os.ReadDir(filepath.Join(s.root, "tmp"))
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		info, err := e.Info()
-		if err == nil && time.Since(info.ModTime()) > time.Hour {
-			os.RemoveAll(filepath.Join(s.root, "tmp", e.Name()))
-		}
+		os.RemoveAll(filepath.Join(s.root, "tmp", e.Name()))
 	}
 }
 
@@ -140,7 +141,7 @@ func (s *Store) resolve(ref string) (v1.Hash, error) {
 		return v1.Hash{}, err
 	}
 	if r, perr := ParseReference(ref); perr == nil {
-		if id, ok := refs[canonical(r)]; ok {
+		if id, ok := refs[Canonical(r)]; ok {
 			return v1.NewHash(id)
 		}
 	}
@@ -430,6 +431,22 @@ func (s *Store) lock(name string, exclusive bool) (*fileLock, error) {
 	}
 	if err != nil {
 		f.Close()
+		return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
+	}
+	return &fileLock{f: f}, nil
+}
+
+// tryLock takes the flock named name exclusive if it is free at once; nil when it is held.
+func (s *Store) tryLock(name string) (*fileLock, error) {
+	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if err == unix.EWOULDBLOCK {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
 	}
 	return &fileLock{f: f}, nil

@@ -1,0 +1,383 @@
+//go:build integration
+
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+func TestMemoryLimitOOM(t *testing.T) {
+	m := newTestManager(t)
+	// Grow a shell variable far past 16 MiB: the kernel's OOM killer ends it.
+	code, _ := runOutput(t, m, func(s *Spec) { s.Memory = 16 << 20 }, "sh", "-c",
+		`x=0123456789abcdef; while true; do x="$x$x"; done`)
+	cs, _ := m.List(ListOptions{All: true})
+	if code != 137 || len(cs) != 1 || !cs[0].State.OOMKilled || cs[0].State.ExitCode != 137 {
+		t.Fatalf("exit %d, state %+v: want 137 and OOMKilled", code, cs[0].State)
+	}
+}
+
+func TestPidsLimitStopsForkBomb(t *testing.T) {
+	m := newTestManager(t)
+	c := startDetached(t, m, func(s *Spec) { s.PidsLimit = 20 }, "sleep", "600")
+	// A fork bomb (bounded: 100 sleepers) hits the limit of 20 processes.
+	_, out := execOut(t, m, c.ID, "sh", "-c", `i=0; while [ $i -lt 100 ]; do sleep 60 >/dev/null 2>&1 & i=$((i+1)); done; echo done`)
+	ps, err := m.Top(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) > 20 || len(ps) < 10 {
+		t.Errorf("%d processes in the container with a limit of 20", len(ps))
+	}
+	if !strings.Contains(out, "fork") && !strings.Contains(out, "Resource temporarily unavailable") {
+		t.Errorf("no fork failure reported:\n%s", out)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestStopGracePeriod(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	// PID 1 ignores SIGTERM (a shell as PID 1 has no default action for it): stop waits for
+	// the grace period, then SIGKILLs, and returns right after.
+	c := startDetached(t, m, nil, "sh", "-c", `trap '' TERM; while true; do sleep 0.1; done`)
+	grace := 1500 * time.Millisecond
+	start := time.Now()
+	if err := m.Stop(ctx, c.ID, &grace); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if took < grace || took > grace+1500*time.Millisecond {
+		t.Errorf("stop took %v with a grace period of %v", took, grace)
+	}
+	c, _ = m.Get(c.ID)
+	if c.State.Status != StatusExited || c.State.ExitCode != 137 {
+		t.Errorf("after stop: %s %d", c.State.Status, c.State.ExitCode)
+	}
+	assertNoLeftovers(t, c, false)
+	// A process that honours SIGTERM stops at once.
+	c = startDetached(t, m, nil, "sh", "-c", `trap 'exit 0' TERM; while true; do sleep 0.1; done`)
+	start = time.Now()
+	ten := 10 * time.Second
+	if err := m.Stop(ctx, c.ID, &ten); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("stop of a cooperative process took %v", took)
+	}
+	// start reuses the read/write layer.
+	c = startDetached(t, m, nil, "sh", "-c", `echo run >> /runs; cat /runs | wc -l; sleep 60`)
+	zero := time.Duration(0)
+	if err := m.Stop(ctx, c.ID, &zero); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "second run's output", 5*time.Second, func() bool {
+		var out bytes.Buffer
+		m.Logs(ctx, c.ID, LogOptions{Tail: -1}, &out, &out)
+		return strings.Contains(out.String(), "2\n")
+	})
+}
+
+func TestPauseUnpause(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	c := startDetached(t, m, nil, "sh", "-c", `i=0; while true; do i=$((i+1)); echo $i > /count; sleep 0.05; done`)
+	read := func() string {
+		_, out := execOut(t, m, c.ID, "cat", "/count")
+		return out
+	}
+	waitFor(t, "counter", 5*time.Second, func() bool { return read() != "" })
+	pidsBefore, err := m.Top(c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Pause(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	cg, _ := loadCgroup(c.ID)
+	v1, _ := os.ReadFile("/sys/fs/cgroup/freezer/stack/" + c.ID + "/freezer.state")
+	_ = cg
+	before := readFileIn(t, c, "/count")
+	time.Sleep(400 * time.Millisecond) // the counter would advance ~8 times meanwhile
+	if after := readFileIn(t, c, "/count"); after != before {
+		t.Fatalf("counter moved while paused: %q → %q (freezer %q)", before, after, v1)
+	}
+	if got, _ := m.Get(c.ID); got.State.Status != StatusPaused {
+		t.Errorf("status %s", got.State.Status)
+	}
+	if _, err := m.Exec(ctx, c.ID, ExecOptions{Cmd: []string{"true"}}); !errors.Is(err, ErrPaused) {
+		t.Errorf("exec in a paused container: %v", err)
+	}
+	if err := m.Unpause(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "counter to resume", 5*time.Second, func() bool { return readFileIn(t, c, "/count") != before })
+	pidsAfter, _ := m.Top(c.ID)
+	if len(pidsBefore) == 0 || pidsBefore[0].PID != pidsAfter[0].PID {
+		t.Errorf("PID 1 changed across pause: %v → %v", pidsBefore, pidsAfter)
+	}
+}
+
+// readFileIn reads a file of a running container through its rootfs on the host (without
+// exec, which a frozen container would not run).
+func readFileIn(t *testing.T, c *Container, p string) string {
+	data, _ := os.ReadFile(c.rootfs() + p)
+	return string(data)
+}
+
+func TestExec(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	c := startDetached(t, m, func(s *Spec) { s.Env = []string{"A=1"} }, "sleep", "60")
+	for _, tc := range []struct {
+		cmd  []string
+		code int
+	}{{[]string{"true"}, 0}, {[]string{"sh", "-c", "exit 42"}, 42}, {[]string{"nosuch"}, 127}, {[]string{"/etc/passwd"}, 126}} {
+		code, _ := execOut(t, m, c.ID, tc.cmd...)
+		if code != tc.code {
+			t.Errorf("exec %v: exit %d, want %d", tc.cmd, code, tc.code)
+		}
+	}
+	code, out := execOut(t, m, c.ID, "sh", "-c", `echo $$ $A $B; id -u; pwd; grep CapEff /proc/self/status; grep Seccomp: /proc/self/status; cat /proc/self/cgroup | head -1`)
+	if code != 0 || !strings.Contains(out, "1") || !strings.Contains(out, "CapEff:\t00000000a80425fb") || !strings.Contains(out, "Seccomp:\t2") {
+		t.Errorf("exec environment:\n%s", out)
+	}
+	var sb strings.Builder
+	code, err := m.Exec(ctx, c.ID, ExecOptions{Cmd: []string{"sh", "-c", "echo $B; id -un; pwd"}, Env: []string{"B=2"}, User: "app", WorkingDir: "/tmp", Stdout: &sb})
+	if err != nil || code != 0 || sb.String() != "2\napp\n/tmp\n" {
+		t.Errorf("exec -e -u -w: %d %v %q", code, err, sb.String())
+	}
+	// stdin
+	sb.Reset()
+	code, err = m.Exec(ctx, c.ID, ExecOptions{Cmd: []string{"cat"}, Interactive: true, Stdin: strings.NewReader("piped\n"), Stdout: &sb})
+	if err != nil || code != 0 || sb.String() != "piped\n" {
+		t.Errorf("exec -i: %d %v %q", code, err, sb.String())
+	}
+	// A real terminal, its size set through Resize.
+	sizes := make(chan [2]uint16, 1)
+	sizes <- [2]uint16{33, 101}
+	close(sizes)
+	var tout bytes.Buffer
+	code, err = m.Exec(ctx, c.ID, ExecOptions{Cmd: []string{"sh", "-c", "sleep 0.2; tty; stty size; exit 3"}, Tty: true, Stdout: &tout, Resize: sizes})
+	if err != nil || code != 3 || !strings.Contains(tout.String(), "/dev/pts/") || !strings.Contains(tout.String(), "33 101") {
+		t.Errorf("exec -t: %d %v %q", code, err, tout.String())
+	}
+	// The host binary is not reachable from the exec'd process.
+	code, out = execOut(t, m, c.ID, "sh", "-c", `readlink /proc/self/exe; ls /proc/*/exe 2>/dev/null | wc -l`)
+	if strings.Contains(out, "stack") || strings.Contains(out, ".test") {
+		t.Errorf("host binary visible: %s", out)
+	}
+	// Detached: returns at once, the process runs on.
+	if _, err := m.Exec(ctx, c.ID, ExecOptions{Cmd: []string{"sh", "-c", "sleep 0.3; touch /detached"}, Detach: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "detached exec", 5*time.Second, func() bool { _, err := os.Stat(c.rootfs() + "/detached"); return err == nil })
+}
+
+func TestRunWithTerminal(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	c, err := m.Create(ctx, Spec{Image: testImage, Cmd: []string{"sh"}, Tty: true, OpenStdin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, err := m.StartWait(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, inW := io.Pipe()
+	sizes := make(chan [2]uint16, 1)
+	sizes <- [2]uint16{20, 70}
+	if err := m.Attach(ctx, c.ID, in, sizes); err != nil {
+		t.Fatal(err)
+	}
+	close(sizes)
+	inW.Write([]byte("tty; stty size; exit 5\n"))
+	code, err := wait(ctx)
+	if err != nil || code != 5 {
+		t.Fatalf("exit %d %v", code, err)
+	}
+	var out bytes.Buffer
+	m.Logs(ctx, c.ID, LogOptions{Tail: -1}, &out, &out)
+	if !strings.Contains(out.String(), "/dev/console") && !strings.Contains(out.String(), "/dev/pts/") || !strings.Contains(out.String(), "20 70") {
+		t.Errorf("terminal session:\n%s", out.String())
+	}
+	_ = pty.Winsize{}
+}
+
+func TestLogsBurst(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	const n = 100000
+	code, _ := runOutput(t, m, nil, "sh", "-c", `seq 1 100000; seq 1 10 >&2`)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	cs, _ := m.List(ListOptions{All: true})
+	var stdout, stderr bytes.Buffer
+	if err := m.Logs(ctx, cs[0].ID, LogOptions{Tail: -1}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("%d stdout lines, want %d", len(lines), n)
+	}
+	for i, l := range lines {
+		if l != strconv.Itoa(i+1) {
+			t.Fatalf("line %d = %q", i+1, l)
+		}
+	}
+	if stderr.String() != "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n" {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	var tail bytes.Buffer
+	m.Logs(ctx, cs[0].ID, LogOptions{Tail: 13, Timestamps: true}, &tail, io.Discard)
+	tl := strings.Split(strings.TrimSpace(tail.String()), "\n")
+	if len(tl) < 3 || !strings.HasSuffix(tl[len(tl)-1], " 100000") {
+		t.Errorf("tail -t: %q", tail.String())
+	}
+	for _, l := range tl {
+		ts, _, _ := strings.Cut(l, " ")
+		if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+			t.Errorf("tail -t: no timestamp in %q", l)
+		}
+	}
+}
+
+func TestMonitorKilled(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	c := startDetached(t, m, nil, "sleep", "600")
+	if err := syscall.Kill(c.State.MonitorPid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// PDEATHSIG takes the container down with its monitor; it reads as exited at once.
+	waitFor(t, "container reported exited", 5*time.Second, func() bool {
+		got, err := m.Get(c.ID)
+		return err == nil && got.State.Status == StatusExited
+	})
+	waitFor(t, "PID 1 gone", 5*time.Second, func() bool { return !processAlive(c.State.Pid, c.State.PidStart) })
+	// The next command (here a listing) cleans up the mounts and the cgroup.
+	if _, err := m.List(ListOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Get(c.ID)
+	if got.State.Mounted {
+		t.Errorf("still marked mounted after ls")
+	}
+	assertNoLeftovers(t, got, false)
+	// It can start again.
+	if err := m.Start(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	zero := time.Duration(0)
+	if err := m.Stop(ctx, c.ID, &zero); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = m.Get(c.ID)
+	assertNoLeftovers(t, got, false)
+}
+
+func TestResourceLimitsApplied(t *testing.T) {
+	m := newTestManager(t)
+	c := startDetached(t, m, func(s *Spec) { s.CPUs = 0.5; s.Memory = 64 << 20; s.PidsLimit = 33 }, "sleep", "60")
+	want := map[string]string{"cpu.cfs_quota_us": "50000", "cpu.cfs_period_us": "100000", "memory.limit_in_bytes": "67108864", "pids.max": "33"}
+	files := map[string]string{"cpu.cfs_quota_us": "cpu", "cpu.cfs_period_us": "cpu", "memory.limit_in_bytes": "memory", "pids.max": "pids"}
+	if unified() {
+		want = map[string]string{"cpu.max": "50000 100000", "memory.max": "67108864", "pids.max": "33"}
+		files = map[string]string{"cpu.max": "", "memory.max": "", "pids.max": ""}
+	}
+	for f, v := range want {
+		data, err := os.ReadFile(filepath.Join(cgroupMountpoint, files[f], cgroupParent, c.ID, f))
+		if err != nil || strings.TrimSpace(string(data)) != v {
+			t.Errorf("%s = %q (%v), want %q", f, data, err, v)
+		}
+	}
+	st, err := m.Stats(c.ID)
+	if err != nil || st.MemoryLimit != 64<<20 || st.Pids == 0 {
+		t.Errorf("stats %+v %v", st, err)
+	}
+}
+
+func TestRestartPolicy(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	c := startDetached(t, m, func(s *Spec) { s.Restart = RestartPolicy{Name: "on-failure", MaxRetries: 2} }, "sh", "-c", "exit 3")
+	code, err := m.Wait(ctx, c.ID)
+	if err != nil || code != 3 {
+		t.Fatalf("wait: %d %v", code, err)
+	}
+	got, _ := m.Get(c.ID)
+	if got.State.RestartCount != 2 || got.State.Status != StatusExited {
+		t.Errorf("on-failure:2: restarts %d, status %s", got.State.RestartCount, got.State.Status)
+	}
+	// always: restarted after it exits; stop ends it for good.
+	c = startDetached(t, m, func(s *Spec) { s.Restart = RestartPolicy{Name: "always"} }, "sh", "-c", "sleep 0.2")
+	waitFor(t, "a restart", 10*time.Second, func() bool { got, _ := m.Get(c.ID); return got.State.RestartCount >= 1 })
+	if err := m.Stop(ctx, c.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = m.Get(c.ID)
+	if got.State.Status != StatusExited {
+		t.Errorf("after stop: %s", got.State.Status)
+	}
+	n := got.State.RestartCount
+	time.Sleep(500 * time.Millisecond)
+	if got, _ = m.Get(c.ID); got.State.RestartCount != n || got.Running() {
+		t.Errorf("restarted after stop")
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	m := newTestManager(t)
+	c := startDetached(t, m, func(s *Spec) {
+		s.Healthcheck = &Healthcheck{Test: []string{"CMD-SHELL", "test -e /ok"}, Interval: 100 * time.Millisecond, Timeout: time.Second, Retries: 2}
+	}, "sleep", "60")
+	if c.State.Health != "starting" {
+		t.Errorf("health %q at start", c.State.Health)
+	}
+	waitFor(t, "unhealthy", 10*time.Second, func() bool { got, _ := m.Get(c.ID); return got.State.Health == "unhealthy" })
+	execOut(t, m, c.ID, "touch", "/ok")
+	waitFor(t, "healthy", 10*time.Second, func() bool { got, _ := m.Get(c.ID); return got.State.Health == "healthy" })
+}
+
+func TestInitReaper(t *testing.T) {
+	m := newTestManager(t)
+	// An orphan exits under PID 1: with --init it is reaped (no zombie), and PID 1 is the
+	// reaper, not the program.
+	code, out := runOutput(t, m, func(s *Spec) { s.Init = true }, "sh", "-c",
+		`(sleep 0.1 &) ; sleep 0.5; cat /proc/1/cmdline | tr '\0' ' '; echo; grep -l Z /proc/[0-9]*/stat 2>/dev/null | wc -l; exit 4`)
+	lines := strings.Split(out, "\n")
+	if code != 4 || len(lines) < 2 || strings.Contains(lines[0], "sh -c") || strings.TrimSpace(lines[1]) != "0" {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	// Signals are forwarded: stop ends the program through the reaper.
+	c := startDetached(t, m, func(s *Spec) { s.Init = true }, "sh", "-c", `trap 'exit 9' TERM; while true; do sleep 0.1; done`)
+	start := time.Now()
+	if err := m.Stop(context.Background(), c.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := m.Get(c.ID)
+	if time.Since(start) > 3*time.Second || got.State.ExitCode != 9 {
+		t.Errorf("stop through the reaper: %v, exit %d", time.Since(start), got.State.ExitCode)
+	}
+}

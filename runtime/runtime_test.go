@@ -1,0 +1,342 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+func TestCapabilitySet(t *testing.T) {
+	def, err := capabilitySet(nil, nil, false)
+	if err != nil || def != 0xa80425fb {
+		t.Fatalf("default set %#x, %v; want Docker's 0xa80425fb", uint64(def), err)
+	}
+	cases := []struct {
+		add, drop []string
+		want      capMask
+	}{
+		{[]string{"NET_ADMIN"}, nil, def | 1<<12},
+		{nil, []string{"cap_chown"}, def &^ 1},
+		{[]string{"NET_ADMIN"}, []string{"ALL"}, 1 << 12},
+		{[]string{"CHOWN"}, []string{"CHOWN"}, def},
+	}
+	for _, c := range cases {
+		got, err := capabilitySet(c.add, c.drop, false)
+		if err != nil || got != c.want {
+			t.Errorf("add %v drop %v: %#x %v, want %#x", c.add, c.drop, uint64(got), err, uint64(c.want))
+		}
+	}
+	if _, err := capabilitySet([]string{"NOPE"}, nil, false); !errors.Is(err, ErrInvalidSpec) {
+		t.Errorf("unknown capability: %v", err)
+	}
+	all, _ := capabilitySet(nil, nil, true)
+	if all.names()[0] != "CAP_AUDIT_CONTROL" || len(all.names()) != len(capNames) {
+		t.Errorf("privileged: %v", all.names())
+	}
+}
+
+func TestSpecValidate(t *testing.T) {
+	bad := []Spec{
+		{Image: "x", Name: "-bad"},
+		{},
+		{Image: "x", Restart: RestartPolicy{Name: "sometimes"}},
+		{Image: "x", Restart: RestartPolicy{Name: "always"}, AutoRemove: true},
+		{Image: "x", Memory: 1 << 20},
+		{Image: "x", Sysctls: map[string]string{"kernel.panic": "1"}},
+		{Image: "x", Ulimits: []Ulimit{{Name: "nofile", Soft: 2, Hard: 1}}},
+		{Image: "x", SecurityOpt: []string{"apparmor=x"}},
+		{Image: "x", StopSignal: "SIGNOPE"},
+		{Image: "x", Mounts: []Mount{{Type: "volume", Target: "/x"}}},
+		{Image: "x", Mounts: []Mount{{Type: "bind", Source: "rel", Target: "/x"}}},
+		{Image: "x", ExtraHosts: []string{"nohost"}},
+	}
+	for i, s := range bad {
+		if err := s.validate(); !errors.Is(err, ErrInvalidSpec) {
+			t.Errorf("case %d: %v, want ErrInvalidSpec", i, err)
+		}
+	}
+	good := Spec{Name: "web_1.a-b", Image: "x", Restart: RestartPolicy{Name: "on-failure", MaxRetries: 3},
+		Sysctls: map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "1"}, StopSignal: "SIGQUIT",
+		SecurityOpt: []string{"no-new-privileges:true", "seccomp=unconfined"}}
+	if err := good.validate(); err != nil {
+		t.Errorf("valid spec: %v", err)
+	}
+}
+
+func TestParseRestartPolicyAndSignal(t *testing.T) {
+	if p, err := ParseRestartPolicy("on-failure:3"); err != nil || p != (RestartPolicy{"on-failure", 3}) {
+		t.Errorf("on-failure:3 → %v %v", p, err)
+	}
+	for _, s := range []string{"always:2", "on-failure:x", "maybe"} {
+		if _, err := ParseRestartPolicy(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+	for in, want := range map[string]syscall.Signal{"KILL": syscall.SIGKILL, "sigterm": syscall.SIGTERM, "9": syscall.SIGKILL, "SIGUSR1": syscall.SIGUSR1} {
+		if got, err := ParseSignal(in); err != nil || got != want {
+			t.Errorf("ParseSignal(%q) = %v %v", in, got, err)
+		}
+	}
+	if _, err := ParseSignal("0"); err == nil {
+		t.Error("signal 0 accepted")
+	}
+}
+
+func TestResolveUser(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.WriteFile(filepath.Join(root, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(root, "etc/group"), []byte("root:x:0:\napp:x:1000:\nstaff:x:50:app,other\n"), 0o644)
+	cases := []struct {
+		spec string
+		want execUser
+	}{
+		{"", execUser{0, 0, []int{0}, "/root"}},
+		{"app", execUser{1000, 1000, []int{1000, 50}, "/home/app"}},
+		{"1000", execUser{1000, 1000, []int{1000, 50}, "/home/app"}},
+		{"app:staff", execUser{1000, 50, []int{50}, "/home/app"}},
+		{"4242", execUser{4242, 4242, []int{4242}, "/"}},
+		{"4242:7", execUser{4242, 7, []int{7}, "/"}},
+	}
+	for _, c := range cases {
+		got, err := resolveUser(root, c.spec)
+		if err != nil || got.UID != c.want.UID || got.GID != c.want.GID || got.Home != c.want.Home || len(got.Groups) != len(c.want.Groups) {
+			t.Errorf("%q → %+v %v, want %+v", c.spec, got, err, c.want)
+		}
+	}
+	for _, s := range []string{"nobody", "app:nogroup"} {
+		if _, err := resolveUser(root, s); !errors.Is(err, ErrUnknownUser) {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+}
+
+func TestLookPath(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "data"), []byte("x"), 0o644)
+	env := []string{"PATH=/nonexistent:" + dir}
+	if p, err := lookPath("run", env); err != nil || p != filepath.Join(dir, "run") {
+		t.Errorf("run: %q %v", p, err)
+	}
+	if _, err := lookPath("data", env); !errors.Is(err, ErrExecPermission) {
+		t.Errorf("data: %v", err)
+	}
+	if _, err := lookPath("nope", env); !errors.Is(err, ErrExecNotFound) {
+		t.Errorf("nope: %v", err)
+	}
+	if _, err := lookPath(filepath.Join(dir, "nope"), env); !errors.Is(err, ErrExecNotFound) {
+		t.Errorf("absolute nope: %v", err)
+	}
+}
+
+func TestContainerCommandAndEnv(t *testing.T) {
+	c := &Container{ID: strings.Repeat("ab", 32), Image: ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"def"}, Env: []string{"PATH=/img", "A=img"}}}
+	if got := strings.Join(c.Command(), " "); got != "/entry def" {
+		t.Errorf("image command %q", got)
+	}
+	c.Spec.Cmd = []string{"x"}
+	if got := strings.Join(c.Command(), " "); got != "/entry x" {
+		t.Errorf("cmd override %q", got)
+	}
+	c.Spec.Entrypoint, c.Spec.Cmd = []string{}, nil
+	if got := c.Command(); len(got) != 0 {
+		t.Errorf("reset entrypoint drops the image's cmd too: %q", got)
+	}
+	c.Spec.Env = []string{"A=spec", "B=2", "BARE"}
+	env := strings.Join(c.env(), " ")
+	if env != "PATH=/img HOSTNAME=abababababab A=spec B=2" {
+		t.Errorf("env %q", env)
+	}
+}
+
+func TestLogWriterAndFollow(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ctr.log")
+	w, err := openLogWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.copyStream("stdout", strings.NewReader("a\n\"quoted\" \x01 \xff\nno newline"))
+	w.copyStream("stderr", strings.NewReader("err\n"))
+	w.close()
+	data, _ := os.ReadFile(path)
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var e logEntry
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.Time.IsZero() {
+			t.Fatalf("bad JSON line %q: %v", line, err)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := followLogs(context.Background(), path, LogOptions{Tail: -1}, &out, &errOut, nil, func() bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "a\n\"quoted\" \x01 \uFFFD\nno newline" || errOut.String() != "err\n" {
+		t.Errorf("stdout %q stderr %q", out.String(), errOut.String())
+	}
+	out.Reset()
+	followLogs(context.Background(), path, LogOptions{Tail: 1}, &out, &out, nil, func() bool { return false })
+	if out.String() != "err\n" {
+		t.Errorf("tail 1: %q", out.String())
+	}
+	out.Reset()
+	followLogs(context.Background(), path, LogOptions{Tail: -1, Since: time.Now().Add(time.Hour)}, &out, &out, nil, func() bool { return false })
+	if out.Len() != 0 {
+		t.Errorf("since the future: %q", out.String())
+	}
+}
+
+func TestLogRotationFollow(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ctr.log")
+	w, err := openLogWriter(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("x", 1000) + "\n"
+	n := maxLogSize/1000 + 100 // enough to rotate once
+	done := make(chan struct{})
+	var out bytes.Buffer
+	followErr := make(chan error, 1)
+	go func() {
+		followErr <- FollowLogs(context.Background(), path, LogOptions{Follow: true, Tail: -1}, &out, &out, done)
+	}()
+	for i := 0; i < n; i++ {
+		w.writeLines("stdout", [][]byte{[]byte(line)})
+	}
+	w.close()
+	close(done)
+	if err := <-followErr; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + ".1"); err != nil {
+		t.Fatalf("no rotation: %v", err)
+	}
+	if got := strings.Count(out.String(), "\n"); got != n {
+		t.Errorf("followed %d lines across the rotation, want %d", got, n)
+	}
+}
+
+func TestSeccompFilterCompiles(t *testing.T) {
+	caps, _ := capabilitySet(nil, nil, false)
+	f, err := seccompFilter(caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f) < 100 {
+		t.Errorf("%d instructions: the default profile allows hundreds of syscalls", len(f))
+	}
+	admin, _ := capabilitySet([]string{"SYS_ADMIN"}, nil, false)
+	g, err := seccompFilter(admin)
+	if err != nil || len(g) == len(f) {
+		t.Errorf("CAP_SYS_ADMIN should widen the profile: %d vs %d instructions, %v", len(g), len(f), err)
+	}
+}
+
+func TestProcStat(t *testing.T) {
+	st, err := procStartTime(os.Getpid())
+	if err != nil || st == 0 {
+		t.Fatalf("start time %d %v", st, err)
+	}
+	if !processAlive(os.Getpid(), st) || processAlive(os.Getpid(), st+1) || processAlive(0, 0) {
+		t.Error("processAlive does not tell processes apart by start time")
+	}
+}
+
+func TestRunDir(t *testing.T) {
+	if RunDir("/var/lib/stack/") != "/run/stack" || RunDir("/tmp/x") != "/tmp/x/run" {
+		t.Error("RunDir")
+	}
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"plain", "tab\tnl\n", "<&>", "é ✓", "\x00\x1f", "\"\\"} {
+		got := appendJSONString(nil, []byte(s))
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil || back != s {
+			t.Errorf("%q → %s → %q %v", s, got, back, err)
+		}
+	}
+}
+
+// TestSeccompFilterSemantics runs the compiled filter in x/net/bpf's VM over synthetic
+// seccomp_data (the VM loads 32-bit words big-endian, so each word is stored that way).
+func TestSeccompFilterSemantics(t *testing.T) {
+	if auditArch == 0 {
+		t.Skip("no syscall table for this architecture")
+	}
+	caps, _ := capabilitySet(nil, nil, false)
+	filter, err := seccompFilter(caps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]bpf.RawInstruction, len(filter))
+	for i, f := range filter {
+		raw[i] = bpf.RawInstruction{Op: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K}
+	}
+	insts, ok := bpf.Disassemble(raw)
+	if !ok {
+		t.Fatal("filter does not disassemble")
+	}
+	vm, err := bpf.NewVM(insts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(arch uint32, name string, args ...uint64) uint32 {
+		nr, ok := syscallNumber(name)
+		if !ok {
+			t.Fatalf("no syscall %s", name)
+		}
+		data := make([]byte, 64)
+		binary.BigEndian.PutUint32(data[0:], nr)
+		binary.BigEndian.PutUint32(data[4:], arch)
+		for i, a := range args {
+			binary.BigEndian.PutUint32(data[16+8*i:], uint32(a))
+			binary.BigEndian.PutUint32(data[20+8*i:], uint32(a>>32))
+		}
+		v, err := vm.Run(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uint32(v)
+	}
+	const allow, eperm = unix.SECCOMP_RET_ALLOW, unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
+	cases := []struct {
+		name string
+		args []uint64
+		want uint32
+	}{
+		{"read", nil, allow},
+		{"execve", nil, allow},
+		{"mount", nil, eperm},
+		{"unshare", nil, eperm},
+		{"kexec_load", nil, eperm},
+		{"clone", []uint64{uint64(unix.SIGCHLD)}, allow},
+		{"clone", []uint64{unix.CLONE_NEWNS | uint64(unix.SIGCHLD)}, eperm},
+		{"clone", []uint64{1 << 33}, allow}, // high bits do not matter to the mask
+		{"clone3", nil, unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
+		{"personality", []uint64{0}, allow},
+		{"personality", []uint64{0x1234}, eperm},
+		{"socket", []uint64{unix.AF_INET}, allow},
+		{"socket", []uint64{unix.AF_INET | 1<<32}, eperm}, // a 64-bit compare
+	}
+	for _, c := range cases {
+		if got := run(auditArch, c.name, c.args...); got != c.want {
+			t.Errorf("%s%v = %#x, want %#x", c.name, c.args, got, c.want)
+		}
+	}
+	if got := run(auditArch^1, "read"); got != eperm {
+		t.Errorf("foreign architecture: %#x, want the default action", got)
+	}
+}

@@ -195,7 +195,7 @@ func configureInside(h *netlink.Handle, n *Network, e *Endpoint, peer string) er
 	if n.Internal {
 		return nil
 	}
-	routes, err := retryDump(func() ([]netlink.Route, error) { return h.RouteList(nil, netlink.FAMILY_V4) })
+	routes, err := h.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("list routes in %s: %w", e.NetnsPath, err)
 	}
@@ -218,7 +218,7 @@ func nextIfName(path string) (string, error) {
 		return "", err
 	}
 	defer h.Close()
-	links, err := retryDump(h.LinkList)
+	links, err := h.LinkList()
 	if err != nil {
 		return "", fmt.Errorf("list links in %s: %w", path, err)
 	}
@@ -277,15 +277,14 @@ func (m *Manager) ownLinks() (map[string]netlink.Link, error) {
 	return out, nil
 }
 
-// retryDump runs a netlink dump again when the kernel interrupted it (the set changed
-// during the dump: NLM_F_DUMP_INTR, which netlink reports as ErrDumpInterrupted with a
-// partial result). On a busy host, where other tools create and delete links and routes,
-// that is common; a few tries suffice.
-func retryDump[T any](list func() ([]T, error)) ([]T, error) {
-	for i := 1; ; i++ {
-		out, err := list()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) || i == 10 {
-			return out, err
+// retryDump runs a netlink dump again when the kernel says it was interrupted: the host's
+// links and routes change under it while other containers start or stop (the dump is then
+// incomplete, and vishvananda/netlink returns ErrDumpInterrupted with partial results).
+func retryDump[T any](dump func() (T, error)) (T, error) {
+	for i := 0; ; i++ {
+		v, err := dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || i == 9 {
+			return v, err
 		}
 	}
 }

@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newImageCmd(),
 		newNetworkCmd(),
 		newVolumeCmd(),
+		newLsCmd(),
 	)
 	for _, c := range []*cobra.Command{
 		newConfigCmd(),
@@ -49,6 +50,22 @@ func newRootCmd() *cobra.Command {
 		newDiffCmd(),
 		newLogsCmd(),
 		newPsCmd(),
+		newStartCmd(),
+		newStopCmd(),
+		newRestartCmd(),
+		newPauseCmd(),
+		newUnpauseCmd(),
+		newKillCmd(),
+		newRmCmd(),
+		newExecCmd(),
+		newRunCmd(),
+		newPortCmd(),
+		newTopCmd(),
+		newImagesCmd(),
+		newPullCmd(),
+		newBuildCmd(),
+		newEventsCmd(),
+		newWaitCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)
@@ -56,9 +73,10 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// addProjectFlags gives a stack verb the flags that name the stack. A verb that has its own
-// -f or -p (logs -f is --follow, as in compose) keeps it: the project flag is then only
-// reachable by its long name, or before the verb, where hoistProjectFlags spells it long.
+// addProjectFlags gives a stack verb the flags that name the stack. A verb whose own flag
+// has the shorthand -f or -p (compose's `rm -f` force, `run -p` publish) keeps it, and the
+// project flag is then only --file or --project-name there (before the verb, -f and -p
+// still name the stack: hoistProjectFlags writes them in their long form).
 func addProjectFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
 	short := func(s string) string {
@@ -73,32 +91,40 @@ func addProjectFlags(cmd *cobra.Command) {
 	pf.StringArrayVar(&global.profiles, "profile", nil, "enable services of this profile (repeatable)")
 }
 
-// longFlag lists the flags hoistProjectFlags moves (each takes a value), with their long names.
-var longFlag = map[string]string{
-	"-f": "--file", "--file": "--file", "-p": "--project-name", "--project-name": "--project-name",
-	"--env-file": "--env-file", "--profile": "--profile", "--root": "--root",
+// projectFlagsWithValue are the flags hoistProjectFlags moves; each takes a value.
+var projectFlagsWithValue = map[string]bool{
+	"-f": true, "--file": true, "-p": true, "--project-name": true,
+	"--env-file": true, "--profile": true, "--root": true,
 }
 
+// longProjectFlags are the long forms of the project flags' shorthands.
+var longProjectFlags = map[string]string{"-f": "--file", "-p": "--project-name"}
+
 // hoistProjectFlags moves the flags written before the verb (`stack -f a.yaml -p demo up`)
-// to just after it (`stack up --file a.yaml --project-name demo`), where the verb's own flag
-// set parses them. Short forms are spelled long on the way, because after the verb -f or -p
-// may be the verb's own flag (logs -f). Anything else before the verb is left in place for
-// cobra to report.
+// to just after it, in their long form (`stack up --file a.yaml --project-name demo`), where
+// the verb's own flag set parses them; the long form is unambiguous on verbs where -f or -p
+// is a flag of their own. Anything else before the verb is left in place for cobra to report.
 func hoistProjectFlags(args []string) []string {
 	var lead []string
 	i := 0
 	for i < len(args) {
 		a := args[i]
-		name, _, hasValue := strings.Cut(a, "=")
+		name, value, hasValue := strings.Cut(a, "=")
 		switch {
-		case longFlag[name] != "" && hasValue:
-			lead = append(lead, longFlag[name]+a[len(name):])
+		case projectFlagsWithValue[name] && hasValue:
+			if long, ok := longProjectFlags[name]; ok {
+				a = long + "=" + value
+			}
+			lead = append(lead, a)
 			i++
-		case longFlag[a] != "" && i+1 < len(args):
-			lead = append(lead, longFlag[a], args[i+1])
+		case projectFlagsWithValue[a] && i+1 < len(args):
+			if long, ok := longProjectFlags[a]; ok {
+				a = long
+			}
+			lead = append(lead, a, args[i+1])
 			i += 2
 		case len(a) > 2 && (strings.HasPrefix(a, "-f") || strings.HasPrefix(a, "-p")) && a[1] != '-':
-			lead = append(lead, longFlag[a[:2]]+"="+a[2:]) // -fstack.yaml
+			lead = append(lead, longProjectFlags[a[:2]]+"="+a[2:]) // -fstack.yaml
 			i++
 		default:
 			if i == len(args) || strings.HasPrefix(a, "-") || len(lead) == 0 {

@@ -14,6 +14,7 @@ func TestHoistProjectFlags(t *testing.T) {
 		{[]string{"--file=a.yaml", "--profile", "dev", "down"}, []string{"down", "--file=a.yaml", "--profile", "dev"}},
 		{[]string{"-fa.yaml", "config"}, []string{"config", "--file=a.yaml"}},
 		{[]string{"-f", "a.yaml", "logs", "-f"}, []string{"logs", "--file", "a.yaml", "-f"}},
+		{[]string{"-p=demo", "run", "-p", "8080:80", "web"}, []string{"run", "--project-name=demo", "-p", "8080:80", "web"}},
 		{[]string{"--root", "/tmp/r", "container", "rm", "-f", "x"}, []string{"container", "--root", "/tmp/r", "rm", "-f", "x"}},
 		{[]string{"--verbose", "up"}, []string{"--verbose", "up"}},
 		{[]string{"-f"}, []string{"-f"}},

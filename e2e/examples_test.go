@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stackhq/stack/internal/testutil"
 )
 
 // repoRoot is the repository's top directory (the tests run in e2e/).
@@ -35,7 +38,12 @@ func (e *env) copyExample(name string, from int) int {
 	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
 		e.t.Fatalf("copy example %s: %v\n%s", name, err, out)
 	}
-	port := freePort(e.t)
+	addr, err := testutil.FreeAddr()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	_, p, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(p)
 	b, err := os.ReadFile(filepath.Join(dst, "stack.yaml"))
 	if err != nil {
 		e.t.Fatal(err)

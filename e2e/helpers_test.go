@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -467,17 +466,6 @@ func (e *env) requireClean() {
 	if l := e.waitClean(5 * time.Second); len(l) > 0 {
 		e.t.Fatalf("leftovers of the root:\n  %s", strings.Join(l, "\n  "))
 	}
-}
-
-// freePort returns a TCP port on 127.0.0.1 that nothing listens on now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func keys[V any](m map[string]V) []string {

@@ -147,10 +147,22 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 	return nil
 }
 
-// Detach unpublishes the container's ports and disconnects it from its networks.
+// Detach unpublishes the container's ports and disconnects it from its networks: those
+// recorded in c.Networks and those its spec asks for, because a start killed during Attach
+// leaves endpoints in the network store that the container's saved state does not record.
 func (a *Attacher) Detach(ctx context.Context, c *runtime.Container) error {
 	errs := []error{a.Networks.Unpublish(ctx, c.ID)}
+	names := map[string]bool{}
 	for name := range c.Networks {
+		names[name] = true
+	}
+	for _, att := range c.Spec.Networks {
+		names[att.Name] = att.Name != NoNetwork
+	}
+	for name, connected := range names {
+		if !connected {
+			continue
+		}
 		if err := a.Networks.Disconnect(ctx, name, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}

@@ -242,17 +242,27 @@ func (ex *executor) runService(ctx context.Context, s *DesiredService, ops []Op)
 		return err
 	}
 
-	var g errgroup.Group
+	// Removals first (scale-down, and duplicates an interrupted recreate left), then the
+	// rest, each phase in parallel: a replica being recreated may need the name that a
+	// duplicate being removed holds.
 	ids := make([]string, len(ops))
-	for i, op := range ops {
-		i, op := i, op
-		g.Go(func() error {
-			id, err := ex.containerOp(ctx, s, op)
-			ids[i] = id
-			return err
-		})
+	for _, removals := range []bool{true, false} {
+		var g errgroup.Group
+		for i, op := range ops {
+			if (op.Action == ActionRemove) != removals {
+				continue
+			}
+			i, op := i, op
+			g.Go(func() error {
+				id, err := ex.containerOp(ctx, s, op)
+				ids[i] = id
+				return err
+			})
+		}
+		if err = g.Wait(); err != nil {
+			break
+		}
 	}
-	err = g.Wait()
 	ex.node("service:" + s.Name).containers = mergeIDs(containers, ops, ids)
 	if err == nil && ex.opts.Wait {
 		err = ex.waitReady(ctx, s, ex.node("service:"+s.Name).containers)

@@ -405,3 +405,31 @@ func TestApplyFailedPullIsReportedOnce(t *testing.T) {
 		}
 	}
 }
+
+// A recreate interrupted after creating the new container leaves a duplicate replica under
+// the temporary name; the next up removes it before it recreates, which needs that name.
+func TestApplyRemovesDuplicatesBeforeRecreating(t *testing.T) {
+	m := newMemDriver()
+	m.containers["c1"] = &memContainer{service: "web", number: 1, name: "p-web-1", running: true}
+	m.containers["c2"] = &memContainer{service: "web", number: 1, name: "c1_p-web-1"}
+	m.next = 2
+	d := &Desired{Project: "p", Services: []*DesiredService{{Name: "web", Hash: "h", Scale: 1, Image: "img", ImageID: "id"}}}
+	p, err := PlanUp(d, m.observe(), Options{ForceRecreate: true, Pull: PullMissing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(context.Background(), m, p, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\nlog:\n%s", err, strings.Join(m.log, "\n"))
+	}
+	if len(m.containers) != 1 {
+		t.Fatalf("%d containers left, want 1\nlog:\n%s", len(m.containers), strings.Join(m.log, "\n"))
+	}
+	for _, c := range m.containers {
+		if c.name != "p-web-1" || !c.running {
+			t.Errorf("container %s running %v, want p-web-1 running", c.name, c.running)
+		}
+	}
+	if got := strings.Join(m.log, "\n"); strings.Index(got, "rm c1_p-web-1") > strings.Index(got, "create c1_p-web-1") {
+		t.Errorf("the duplicate was not removed before the recreate:\n%s", got)
+	}
+}

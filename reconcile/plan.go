@@ -117,10 +117,12 @@ type DesiredService struct {
 	Image   string
 	ImageID string
 	// Build is set when the service builds its image from a Dockerfile.
-	Build     bool
-	DependsOn []Dependency
-	Networks  []string // full network names
-	Volumes   []string // full names of the named volumes it mounts
+	Build bool
+	// ContainerName is the service's container_name ("": <project>-<service>-<n>).
+	ContainerName string
+	DependsOn     []Dependency
+	Networks      []string // full network names
+	Volumes       []string // full names of the named volumes it mounts
 }
 
 // Condition is what a dependent waits for before it starts (compose's depends_on.condition).
@@ -310,7 +312,7 @@ func PlanUp(desired *Desired, observed *Observed, opts Options) (*Plan, error) {
 				recreated[s.Name] = true
 				continue
 			}
-			if cause := recreateCause(s, c, opts, imageWillChange, missingNetworks, missingVolumes); cause != "" && !opts.NoRecreate {
+			if cause := recreateCause(desired.containerName(s, n), s, c, opts, imageWillChange, missingNetworks, missingVolumes); cause != "" && !opts.NoRecreate {
 				p.Ops = append(p.Ops, Op{Action: ActionRecreate, Resource: resource(s.Name, n), Service: s.Name, Number: n, Container: c.ID, Cause: cause})
 				recreated[s.Name] = true
 				continue
@@ -361,7 +363,10 @@ func PlanUp(desired *Desired, observed *Observed, opts Options) (*Plan, error) {
 }
 
 // recreateCause says why an existing replica must be recreated, or "" when it may stay.
-func recreateCause(s *DesiredService, c ObservedContainer, opts Options, imageWillChange, missingNetworks, missingVolumes map[string]bool) string {
+// name is the name the replica should have: a recreate interrupted between creating the
+// new container (under a temporary name) and renaming it leaves one that has the right
+// configuration and the wrong name.
+func recreateCause(name string, s *DesiredService, c ObservedContainer, opts Options, imageWillChange, missingNetworks, missingVolumes map[string]bool) string {
 	switch {
 	case opts.ForceRecreate:
 		return "--force-recreate"
@@ -371,6 +376,8 @@ func recreateCause(s *DesiredService, c ObservedContainer, opts Options, imageWi
 		return "image " + s.Image + " will be pulled or built"
 	case s.ImageID != "" && c.ImageID != s.ImageID:
 		return "image " + s.Image + " now has another ID"
+	case c.Name != name:
+		return "named " + c.Name + ", not " + name
 	}
 	for _, n := range s.Networks {
 		if missingNetworks[n] {

@@ -59,6 +59,7 @@ type monitor struct {
 	backoff  uint           // restarts in a row without 10 s of good running
 	stdin    *os.File       // write end of the container's stdin (OpenStdin), or the pty master
 	attach   *attachServer  // with OpenStdin: feeds stdin from `run -i` and `attach`
+	orphan   bool           // another monitor runs the container now (see update)
 }
 
 // runMonitor is the "monitor" role. It keeps its footprint small (see monitorEnv): no
@@ -406,7 +407,9 @@ func (m *monitor) waitExit(s *started) (code int, oom bool, ranFor time.Duration
 	return code, oom, ranFor
 }
 
-// update runs fn on the freshly read container under its lock and saves the result.
+// update runs fn on the freshly read container under its lock and saves the result. A
+// monitor whose starter was killed before it recorded the start may find the container
+// recorded as another monitor's (a later start): it is an orphan, and changes nothing.
 func (m *monitor) update(fn func(c *Container)) error {
 	unlock, err := lockFile(filepath.Join(m.dir, "lock"))
 	if err != nil {
@@ -416,6 +419,10 @@ func (m *monitor) update(fn func(c *Container)) error {
 	c, err := readContainer(m.dir, m.run)
 	if err != nil {
 		return err
+	}
+	if c.State.MonitorPid != 0 && c.State.MonitorPid != os.Getpid() {
+		m.orphan = true
+		return fmt.Errorf("%w: container %.12s is run by monitor %d", ErrNotOwner, c.ID, c.State.MonitorPid)
 	}
 	fn(c)
 	m.c = c
@@ -498,7 +505,7 @@ func (m *monitor) end(c *Container, cause error) {
 // packages' share first (Hooks.Release), then the runtime's.
 func (m *monitor) wrapUp() {
 	m.log.close()
-	if !m.c.Spec.AutoRemove {
+	if !m.c.Spec.AutoRemove || m.orphan {
 		return
 	}
 	if m.hooks.Release != nil {

@@ -92,6 +92,11 @@ type State struct {
 	// Mounted says the overlay and cgroup exist and must be cleaned up (by the monitor, or
 	// by reap when the monitor died).
 	Mounted bool `json:",omitempty"`
+	// NetworkReady says the network namespace is pinned and attached, with the result in
+	// Networks and Ports. A pin without it is what a start killed in between leaves (the
+	// pin made, the networks half attached, the state not saved): the next start undoes
+	// that and sets the namespace up again.
+	NetworkReady bool `json:",omitempty"`
 }
 
 // HealthResult is one healthcheck run.

@@ -18,7 +18,7 @@ import (
 // mustStack runs the binary (stackCLI) and fails the test unless it exits 0.
 func mustStack(t *testing.T, root string, args ...string) string {
 	t.Helper()
-	out, errOut, code := stackCLI(t, root, args...)
+	out, errOut, code := testutil.Stack(t, root, args...)
 	if code != 0 {
 		t.Fatalf("stack %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
 	}
@@ -70,7 +70,7 @@ func TestImageCLIRoundTrip(t *testing.T) {
 	if got := strings.TrimSpace(mustStack(t, root, "image", "inspect", "-f", "{{.Id}}", "localhost/e2e:1")); got != id {
 		t.Errorf("ID after save/rm/load = %s, want %s", got, id)
 	}
-	_, errOut, code := stackCLI(t, root, "image", "rm", "nosuch:1")
+	_, errOut, code := testutil.Stack(t, root, "image", "rm", "nosuch:1")
 	if code != 1 || !strings.Contains(errOut, "image not found") {
 		t.Errorf("rm nosuch: exit %d, %q", code, errOut)
 	}
@@ -107,9 +107,9 @@ func TestImageRmRefusesImageInUse(t *testing.T) {
 	root := testutil.TempRoot(t)
 	id := strings.TrimSpace(mustStack(t, root, "image", "import", busyboxFile(t), "localhost/inuse:1"))
 	ctr := strings.TrimSpace(mustStack(t, root, "container", "create", "localhost/inuse:1", "/bin/true"))
-	t.Cleanup(func() { stackCLI(t, root, "container", "rm", "-f", ctr) })
+	t.Cleanup(func() { testutil.Stack(t, root, "container", "rm", "-f", ctr) })
 
-	_, errOut, code := stackCLI(t, root, "image", "rm", "localhost/inuse:1")
+	_, errOut, code := testutil.Stack(t, root, "image", "rm", "localhost/inuse:1")
 	if code != 1 || !strings.Contains(errOut, "in use") {
 		t.Fatalf("rm of an image in use: exit %d, %q", code, errOut)
 	}

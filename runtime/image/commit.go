@@ -31,10 +31,11 @@ func (s *Store) putBlob(data []byte) (v1.Hash, error) {
 	return h, nil
 }
 
-// commitImage stores the config and manifest blobs, writes the image record and points refs
-// (canonical tags and digest references) at the image. A tag that named another image moves
-// to this one; the other image stays, untagged, as Docker does.
-func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string) (*Image, error) {
+// commitImage stores the config and manifest blobs, writes the image record (with parent,
+// the ID of the image it was made from, or "") and points refs (canonical tags and digest
+// references) at the image. A tag that named another image moves to this one; the other
+// image stays, untagged, as Docker does.
+func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string, parent string) (*Image, error) {
 	id, err := s.putBlob(rawConfig)
 	if err != nil {
 		return nil, err
@@ -53,7 +54,7 @@ func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string) (*Imag
 		if !os.IsNotExist(err) {
 			return nil, fmt.Errorf("read image record %s: %w", id, err)
 		}
-		rec = record{ID: id.String(), Manifest: mh, Added: time.Now().UTC()}
+		rec = record{ID: id.String(), Manifest: mh, Added: time.Now().UTC(), Parent: parent}
 		if err := writeJSONAtomic(s.recordPath(id), rec); err != nil {
 			return nil, err
 		}

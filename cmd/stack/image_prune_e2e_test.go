@@ -131,3 +131,22 @@ func TestImageBuildIntermediatesCLI(t *testing.T) {
 		t.Errorf("build after prune hit the cache:\n%s", progress)
 	}
 }
+
+// TestContainerInspectFormatCLI: container inspect takes -f like docker's, and the fields
+// scripts read most are there.
+func TestContainerInspectFormatCLI(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := testutil.TempRoot(t)
+	mustStack(t, root, "image", "import", "--change", "EXPOSE 9000", "--change", "STOPSIGNAL SIGQUIT", busyboxFile(t), "localhost/insp:1")
+	ctr := strings.TrimSpace(mustStack(t, root, "container", "create", "-p", "127.0.0.1::80", "localhost/insp:1", "sleep", "1"))
+	t.Cleanup(func() { testutil.Stack(t, root, "container", "rm", "-f", ctr) })
+	got := mustStack(t, root, "container", "inspect", "-f",
+		`{{.State.Status}} {{.Platform}} {{.Config.StopSignal}} {{json .Config.ExposedPorts}} {{json .HostConfig.PortBindings}}`, ctr)
+	want := `created linux SIGQUIT {"80/tcp":{},"9000/tcp":{}} {"80/tcp":[{"HostIp":"127.0.0.1","HostPort":""}]}` + "\n"
+	if got != want {
+		t.Errorf("inspect -f = %q, want %q", got, want)
+	}
+	if _, errOut, code := testutil.Stack(t, root, "container", "inspect", "-f", "{{.Nope", ctr); code == 0 || !strings.Contains(errOut, "--format") {
+		t.Errorf("bad template: exit %d, %q", code, errOut)
+	}
+}

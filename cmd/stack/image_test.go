@@ -151,6 +151,9 @@ func TestImageIntermediatesInProcess(t *testing.T) {
 	if got, _ := run("image", "history", "-q", "app:1"); got != short(app, s2, s1) {
 		t.Errorf("history -q = %q, want the chain %q", got, short(app, s2, s1))
 	}
+	if got, _ := run("image", "inspect", "-f", "{{.Parent}}", "app:1", s1.ID); got != s2.ID+"\n\n" {
+		t.Errorf("inspect Parent = %q, want %s and none", got, s2.ID)
+	}
 	if out, err := run("image", "rm", s1.ID); err == nil || !strings.Contains(out, "dependent child images") {
 		t.Errorf("rm of a parent: %v\n%s", err, out)
 	}

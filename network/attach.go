@@ -78,6 +78,8 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 			if opts.PreferIP, err = netip.ParseAddr(att.IPv4); err != nil {
 				return fmt.Errorf("network %s: address %q: %w", att.Name, att.IPv4, ErrInvalid)
 			}
+		} else if prefer, err := netip.ParseAddr(att.PreferIPv4); err == nil {
+			opts.PreferIP = prefer
 		}
 		if c.Networks == nil {
 			c.Networks = map[string]runtime.EndpointState{}
@@ -88,7 +90,7 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 		if err != nil {
 			return err
 		}
-		if opts.PreferIP.IsValid() && e.IP != opts.PreferIP {
+		if att.IPv4 != "" && e.IP != opts.PreferIP {
 			return fmt.Errorf("network %s: address %s is taken: %w", att.Name, opts.PreferIP, ErrInUse)
 		}
 		ip4 := e.IP.As4()

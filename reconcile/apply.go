@@ -375,7 +375,10 @@ func (ex *executor) start(ctx context.Context, op Op, name, id string, start tim
 
 // removeContainer stops then removes one container.
 func (ex *executor) removeContainer(ctx context.Context, op Op) error {
-	name := ex.d.ContainerName(op.Service, op.Number)
+	name := op.Name
+	if name == "" {
+		name = ex.d.ContainerName(op.Service, op.Number)
+	}
 	start := time.Now()
 	ex.event(op.Resource, name, "Stopping", nil, start)
 	err := ex.d.StopContainer(ctx, op.Container, ex.opts.StopTimeout)

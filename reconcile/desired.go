@@ -15,6 +15,9 @@ const (
 	LabelNumber     = "stack.number"
 	LabelConfigHash = "stack.config-hash"
 	LabelOneOff     = "stack.oneoff" // "true" for `stack run` containers, which up ignores
+	// LabelConfigFiles lists the stack files (comma-separated, absolute) the container was
+	// made from; `stack ls` shows them. It is not part of the config hash.
+	LabelConfigFiles = "stack.config-files"
 )
 
 // DesiredFrom reduces a loaded project to what planning needs. imageID resolves a reference

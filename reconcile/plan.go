@@ -49,7 +49,8 @@ type Op struct {
 	Number  int    `json:"number,omitempty"`
 	// Container is the ID of the existing container acted on (recreate, start, stop, remove).
 	Container string `json:"container,omitempty"`
-	// Name is the network, volume or image name for those actions.
+	// Name is the network, volume or image name for those actions, and the container's
+	// name when it is a one-off (`stack run`), which has no replica number.
 	Name string `json:"name,omitempty"`
 	// BestEffort operations do not fail the plan (removing an image still in use by
 	// another project's container, say).
@@ -157,8 +158,11 @@ type DesiredVolume struct {
 // Observed is what runs now, as Observe reads it from the store.
 type Observed struct {
 	Containers []ObservedContainer
-	Networks   map[string]bool // names of existing networks
-	Volumes    map[string]bool // names of existing volumes
+	// OneOffs are the containers `stack run` made (labelled LabelOneOff): up never plans
+	// for them, down removes them with their service.
+	OneOffs  []ObservedContainer
+	Networks map[string]bool // names of existing networks
+	Volumes  map[string]bool // names of existing volumes
 }
 
 // ObservedContainer is one container labelled with this project.
@@ -404,7 +408,9 @@ type DownOptions struct {
 }
 
 // PlanDown removes every container of the project (orphans only with RemoveOrphans, unless
-// the stack file is gone), then the project's networks, then with -v its volumes.
+// the stack file is gone) and the one-offs of `stack run`, then the project's networks, then
+// with -v its volumes. A one-off goes with its service (in reverse dependency order); one
+// of a service no longer in the file goes at once, since it would keep the network in use.
 func PlanDown(desired *Desired, observed *Observed, opts DownOptions) *Plan {
 	p := &Plan{Project: desired.Project, desired: desired, observed: observed.Containers, down: true}
 	wanted := map[string]bool{}
@@ -417,6 +423,9 @@ func PlanDown(desired *Desired, observed *Observed, opts DownOptions) *Plan {
 			continue
 		}
 		p.Ops = append(p.Ops, Op{Action: ActionRemove, Resource: resource(c.Service, c.Number), Service: c.Service, Number: c.Number, Container: c.ID})
+	}
+	for _, c := range observed.OneOffs {
+		p.Ops = append(p.Ops, Op{Action: ActionRemove, Resource: "service:" + c.Service + ":" + c.Name, Service: c.Service, Container: c.ID, Name: c.Name, Cause: "one-off"})
 	}
 	for _, n := range desired.Networks {
 		if observed.Networks[n.Name] && !n.External {

@@ -262,11 +262,13 @@ func TestPlanDown(t *testing.T) {
 	}
 	obs := &Observed{
 		Containers: []ObservedContainer{running("web", 1, "h"), {ID: "o1", Name: "p-old-1", Service: "old", Number: 1}},
+		OneOffs:    []ObservedContainer{{ID: "r1", Name: "p-web-run-0123456789ab", Service: "web"}},
 		Networks:   map[string]bool{"p_default": true, "shared": true},
 		Volumes:    map[string]bool{"p_data": true, "keep": true},
 	}
 	got := PlanDown(d, obs, DownOptions{}).String()
 	want := `remove         service:web:1
+remove         service:web:p-web-run-0123456789ab (one-off)
 remove network network:p_default
 note: orphan container p-old-1 of service old kept (--remove-orphans removes it)
 `
@@ -276,6 +278,7 @@ note: orphan container p-old-1 of service old kept (--remove-orphans removes it)
 	got = PlanDown(d, obs, DownOptions{RemoveVolumes: true, RemoveOrphans: true}).String()
 	want = `remove         service:web:1
 remove         service:old:1
+remove         service:web:p-web-run-0123456789ab (one-off)
 remove network network:p_default
 remove volume  volume:p_data
 `

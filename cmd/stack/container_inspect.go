@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -62,16 +63,21 @@ func newContainerTopCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "UID\tPID\tPPID\tTIME\tCMD")
-			for _, p := range ps {
-				t := p.CPUTime.Round(time.Second)
-				fmt.Fprintf(tw, "%d\t%d\t%d\t%02d:%02d:%02d\t%s\n", p.UID, p.PID, p.PPID,
-					int(t.Hours()), int(t.Minutes())%60, int(t.Seconds())%60, p.Command)
-			}
-			return tw.Flush()
+			return printTop(cmd.OutOrStdout(), ps)
 		},
 	}
+}
+
+// printTop prints processes as `top` shows them: UID, PID, PPID, CPU time, command line.
+func printTop(w io.Writer, ps []runtime.Process) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "UID\tPID\tPPID\tTIME\tCMD")
+	for _, p := range ps {
+		t := p.CPUTime.Round(time.Second)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%02d:%02d:%02d\t%s\n", p.UID, p.PID, p.PPID,
+			int(t.Hours()), int(t.Minutes())%60, int(t.Seconds())%60, p.Command)
+	}
+	return tw.Flush()
 }
 
 type statsOptions struct {

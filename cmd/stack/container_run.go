@@ -105,16 +105,7 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 		}
 		s.Env = append(s.Env, env...)
 	}
-	for _, e := range o.env {
-		if !strings.Contains(e, "=") {
-			v, ok := os.LookupEnv(e)
-			if !ok {
-				continue
-			}
-			e += "=" + v
-		}
-		s.Env = append(s.Env, e)
-	}
+	s.Env = append(s.Env, envFlags(o.env)...)
 	if len(o.labels) > 0 {
 		s.Labels = map[string]string{}
 		for _, l := range o.labels {
@@ -173,6 +164,23 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 	return s, o.netVol.apply(&s)
 }
 
+// envFlags resolves -e flags: KEY=VALUE as given, KEY alone copied from this process's
+// environment (left out when unset here), as docker does.
+func envFlags(flags []string) []string {
+	var out []string
+	for _, e := range flags {
+		if !strings.Contains(e, "=") {
+			v, ok := os.LookupEnv(e)
+			if !ok {
+				continue
+			}
+			e += "=" + v
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // readEnvFile reads KEY=VALUE lines (docker's --env-file: # comments, KEY alone copies the
 // variable from this environment).
 func readEnvFile(path string) ([]string, error) {
@@ -181,23 +189,15 @@ func readEnvFile(path string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var out []string
+	var lines []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+		if line != "" && !strings.HasPrefix(line, "#") {
+			lines = append(lines, line)
 		}
-		if !strings.Contains(line, "=") {
-			v, ok := os.LookupEnv(line)
-			if !ok {
-				continue
-			}
-			line += "=" + v
-		}
-		out = append(out, line)
 	}
-	return out, sc.Err()
+	return envFlags(lines), sc.Err()
 }
 
 func newContainerCreateCmd() *cobra.Command {
@@ -262,6 +262,14 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 	if err != nil {
 		return err
 	}
+	return startCreated(cmd, m, c, detach)
+}
+
+// startCreated starts a created container: detached, it prints the ID and returns; else it
+// streams the output until the container exits and exits with its code (`container run`,
+// `stack run`). A failed start of a --rm container removes it.
+func startCreated(cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, detach bool) error {
+	ctx := cmd.Context()
 	if detach {
 		if err := m.Start(ctx, c.ID); err != nil {
 			return startFailure(err)
@@ -271,7 +279,7 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 	}
 	wait, err := m.StartWait(ctx, c.ID)
 	if err != nil {
-		if spec.AutoRemove {
+		if c.Spec.AutoRemove {
 			_ = m.Remove(context.Background(), c.ID, runtime.RemoveOptions{Force: true})
 		}
 		return startFailure(err)
@@ -307,7 +315,11 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 			resize = ch
 		}
 		if err := m.Attach(ctx, c.ID, in, resize); err != nil {
-			return 0, err
+			// A command that ends at once can be gone before its input is connected; its
+			// output and exit code still count.
+			if cur, gerr := m.Get(c.ID); gerr == nil && cur.Running() {
+				return 0, err
+			}
 		}
 	} else {
 		// Without a terminal, signals to `run` go to the container, as with docker run.

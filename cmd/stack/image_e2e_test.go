@@ -15,7 +15,7 @@ import (
 	"github.com/stackhq/stack/internal/testutil"
 )
 
-// mustStack runs the binary (stackCLI) and fails the test unless it exits 0.
+// mustStack runs the binary (testutil.Stack) and fails the test unless it exits 0.
 func mustStack(t *testing.T, root string, args ...string) string {
 	t.Helper()
 	out, errOut, code := testutil.Stack(t, root, args...)

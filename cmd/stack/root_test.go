@@ -8,9 +8,10 @@ import (
 func TestHoistProjectFlags(t *testing.T) {
 	tests := []struct{ in, want []string }{
 		{[]string{"up", "-d"}, []string{"up", "-d"}},
-		{[]string{"-f", "a.yaml", "-p", "demo", "up", "-d"}, []string{"up", "-f", "a.yaml", "-p", "demo", "-d"}},
+		{[]string{"-f", "a.yaml", "-p", "demo", "up", "-d"}, []string{"up", "--file", "a.yaml", "--project-name", "demo", "-d"}},
 		{[]string{"--file=a.yaml", "--profile", "dev", "down"}, []string{"down", "--file=a.yaml", "--profile", "dev"}},
-		{[]string{"-fa.yaml", "config"}, []string{"config", "-fa.yaml"}},
+		{[]string{"-fa.yaml", "config"}, []string{"config", "--file=a.yaml"}},
+		{[]string{"-p=demo", "run", "-p", "8080:80", "web"}, []string{"run", "--project-name=demo", "-p", "8080:80", "web"}},
 		{[]string{"--root", "/tmp/r", "container", "rm", "-f", "x"}, []string{"container", "--root", "/tmp/r", "rm", "-f", "x"}},
 		{[]string{"--verbose", "up"}, []string{"--verbose", "up"}},
 		{[]string{"-f"}, []string{"-f"}},

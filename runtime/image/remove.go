@@ -164,11 +164,7 @@ type imageGraph struct {
 
 // graph reads the image records into an imageGraph. The caller holds the store lock.
 func (s *Store) graph() (*imageGraph, error) {
-	ids, err := s.ids()
-	if err != nil {
-		return nil, err
-	}
-	refs, err := s.readRefs()
+	ids, refs, err := s.idsAndRefs()
 	if err != nil {
 		return nil, err
 	}

@@ -199,11 +199,7 @@ func isHex(s string) bool {
 
 // List returns every stored image, newest first.
 func (s *Store) List() ([]*Image, error) {
-	ids, err := s.ids()
-	if err != nil {
-		return nil, err
-	}
-	refs, err := s.readRefs()
+	ids, refs, err := s.idsAndRefs()
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +221,16 @@ func (s *Store) List() ([]*Image, error) {
 		return imgs[i].ID < imgs[j].ID
 	})
 	return imgs, nil
+}
+
+// idsAndRefs lists the image records and reads the references.
+func (s *Store) idsAndRefs() ([]v1.Hash, map[string]string, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, nil, err
+	}
+	refs, err := s.readRefs()
+	return ids, refs, err
 }
 
 // ids lists the image records.

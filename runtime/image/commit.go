@@ -16,6 +16,20 @@ import (
 // referenced by an image record are never collected.
 func (s *Store) beginWrite() (*fileLock, error) { return s.lock("gc", false) }
 
+// Hold marks a long write in progress until release is called: a Dockerfile build, whose
+// step images stay untagged leaves (dangling) until the next step is committed on them.
+// Garbage collection (Remove, Prune) waits for it, so the layers a running build stands on
+// are never deleted under it; a prune meanwhile may still drop the records of its dangling
+// step images (the build then records no parent for the next step, and misses its cache
+// next time).
+func (s *Store) Hold() (release func(), err error) {
+	l, err := s.beginWrite()
+	if err != nil {
+		return nil, err
+	}
+	return l.unlock, nil
+}
+
 // putBlob stores data as a blob (if not already there) and returns its digest.
 func (s *Store) putBlob(data []byte) (v1.Hash, error) {
 	h, _, err := v1.SHA256(bytes.NewReader(data))

@@ -206,3 +206,23 @@ func TestPruneKeepsParents(t *testing.T) {
 		t.Errorf("untagged %v", pr.Untagged)
 	}
 }
+
+// TestHoldBlocksCollection: while a build holds the store, garbage collection cannot take
+// the gc lock (collect waits on it); after release it can.
+func TestHoldBlocksCollection(t *testing.T) {
+	s := openStore(t)
+	release, err := s.Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.tryLock("gc"); err != nil || l != nil {
+		l.unlock()
+		t.Fatalf("gc lock taken while held: %v", err)
+	}
+	release()
+	l, err := s.tryLock("gc")
+	if err != nil || l == nil {
+		t.Fatalf("gc lock not free after release: %v", err)
+	}
+	l.unlock()
+}

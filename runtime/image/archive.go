@@ -167,7 +167,7 @@ func (s *Store) loadDockerImage(ctx context.Context, dir string, e dockerArchive
 	if err != nil {
 		return nil, err
 	}
-	return s.commitImage(rawConfig, rawManifest, refs)
+	return s.commitImage(rawConfig, rawManifest, refs, "")
 }
 
 // isCompressed tells a gzip or zstd layer file from a plain tar.
@@ -300,7 +300,7 @@ func (s *Store) loadOCIImage(ctx context.Context, dir string, digest v1.Hash, re
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return s.commitImage(rawConfig, rawManifest, refs)
+	return s.commitImage(rawConfig, rawManifest, refs, "")
 }
 
 // Save writes the images refs name (tags, digests or IDs) as one archive that is both a

@@ -10,7 +10,8 @@
 //	layers/<chain-hex>/      one unpacked layer, keyed by its chain ID:
 //	    diff/                the layer's files (an overlayfs lowerdir)
 //	    layer.json           DiffID, ChainID, unpacked size
-//	images/<id-hex>.json     one image: manifest digest and the blob of each layer
+//	images/<id-hex>.json     one image: manifest digest, when it was added, its parent image
+//	                         (the image Create made it from; Remove, Prune and History follow it)
 //	repositories.json        references (tags and digests) → image ID
 //	locks/                   flock files, one per blob and per layer being written
 //	tmp/                     work in progress; emptied of stale entries on Open

@@ -42,5 +42,5 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, changes []s
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	cfg.RootFS.DiffIDs = []v1.Hash{l.DiffID}
-	return s.commitNew(cfg, []v1.Descriptor{{MediaType: l.MediaType, Size: l.BlobSize, Digest: l.Blob}}, false, refs)
+	return s.commitNew(cfg, []v1.Descriptor{{MediaType: l.MediaType, Size: l.BlobSize, Digest: l.Blob}}, false, refs, "")
 }

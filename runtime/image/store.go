@@ -33,6 +33,10 @@ type Image struct {
 	Size        int64         // sum of unpacked layer sizes
 	Manifest    v1.Hash       // digest of the stored manifest
 	Added       time.Time     // when the image was stored
+	// Parent is the ID of the image this one was made from by Create (a Dockerfile step's
+	// previous image), "" for pulled, imported and loaded images. Docker keeps the same
+	// link: it hides untagged parents from listings and prunes them with their child.
+	Parent string
 
 	emptyDir string // the store's empty directory, the lowerdir of an image without layers
 }
@@ -51,6 +55,7 @@ type record struct {
 	ID       string    `json:"id"`
 	Manifest v1.Hash   `json:"manifest"`
 	Added    time.Time `json:"added"`
+	Parent   string    `json:"parent,omitempty"` // image ID; see Image.Parent
 }
 
 // layerMeta is what layers/<chain-hex>/layer.json holds.
@@ -194,11 +199,7 @@ func isHex(s string) bool {
 
 // List returns every stored image, newest first.
 func (s *Store) List() ([]*Image, error) {
-	ids, err := s.ids()
-	if err != nil {
-		return nil, err
-	}
-	refs, err := s.readRefs()
+	ids, refs, err := s.idsAndRefs()
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +221,16 @@ func (s *Store) List() ([]*Image, error) {
 		return imgs[i].ID < imgs[j].ID
 	})
 	return imgs, nil
+}
+
+// idsAndRefs lists the image records and reads the references.
+func (s *Store) idsAndRefs() ([]v1.Hash, map[string]string, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, nil, err
+	}
+	refs, err := s.readRefs()
+	return ids, refs, err
 }
 
 // ids lists the image records.
@@ -257,7 +268,7 @@ func (s *Store) load(id v1.Hash, refs map[string]string) (*Image, error) {
 	if len(m.Layers) != len(cfg.RootFS.DiffIDs) {
 		return nil, fmt.Errorf("read image %s: manifest has %d layers, config %d diff IDs", id, len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
-	img := &Image{ID: id.String(), Config: cfg, Manifest: rec.Manifest, Added: rec.Added, emptyDir: filepath.Join(s.root, "empty")}
+	img := &Image{ID: id.String(), Config: cfg, Manifest: rec.Manifest, Added: rec.Added, Parent: rec.Parent, emptyDir: filepath.Join(s.root, "empty")}
 	for i, chain := range ChainIDs(cfg.RootFS.DiffIDs) {
 		var meta layerMeta
 		if err := readJSON(filepath.Join(s.layerPath(chain), "layer.json"), &meta); err != nil {
@@ -465,4 +476,22 @@ func (s *Store) tempDir(prefix string) (string, error) {
 		return "", fmt.Errorf("create temp dir: %w", err)
 	}
 	return dir, nil
+}
+
+// Intermediates returns the IDs of the intermediate images among imgs (a whole listing):
+// those with no tag and no digest reference that are the parent of another image — the
+// steps of a Dockerfile build. Docker's image listing hides them unless asked for all.
+func Intermediates(imgs []*Image) map[string]bool {
+	out := map[string]bool{}
+	for _, img := range imgs {
+		if img.Parent != "" {
+			out[img.Parent] = true
+		}
+	}
+	for _, img := range imgs {
+		if len(img.RepoTags) > 0 || len(img.RepoDigests) > 0 {
+			delete(out, img.ID)
+		}
+	}
+	return out
 }

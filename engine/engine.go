@@ -10,6 +10,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -114,4 +115,21 @@ func (e *Engine) Sweep(ctx context.Context) error {
 		return err
 	}
 	return e.Volumes.Sweep(isAlive)
+}
+
+// Release is the monitor's hook (runtime.Hooks.Release) for a container that removes
+// itself (--rm): it gives back its endpoints, published ports and DNS names, and its volume
+// uses (anonymous volumes go with it, as with docker run --rm). It opens only the network
+// and volume stores: the monitor must stay small.
+func Release(ctx context.Context, root string, c *runtime.Container) error {
+	nets, err := network.Open(root, runtime.RunDir(root))
+	if err != nil {
+		return err
+	}
+	detachErr := (&network.Attacher{Networks: nets}).Detach(ctx, c)
+	vols, err := volume.Open(root)
+	if err != nil {
+		return errors.Join(detachErr, err)
+	}
+	return errors.Join(detachErr, vols.Release(c.ID, true))
 }

@@ -78,6 +78,8 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 			if opts.PreferIP, err = netip.ParseAddr(att.IPv4); err != nil {
 				return fmt.Errorf("network %s: address %q: %w", att.Name, att.IPv4, ErrInvalid)
 			}
+		} else if prefer, err := netip.ParseAddr(att.PreferIPv4); err == nil {
+			opts.PreferIP = prefer
 		}
 		if c.Networks == nil {
 			c.Networks = map[string]runtime.EndpointState{}
@@ -88,7 +90,7 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 		if err != nil {
 			return err
 		}
-		if opts.PreferIP.IsValid() && e.IP != opts.PreferIP {
+		if att.IPv4 != "" && e.IP != opts.PreferIP {
 			return fmt.Errorf("network %s: address %s is taken: %w", att.Name, opts.PreferIP, ErrInUse)
 		}
 		ip4 := e.IP.As4()
@@ -145,10 +147,22 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 	return nil
 }
 
-// Detach unpublishes the container's ports and disconnects it from its networks.
+// Detach unpublishes the container's ports and disconnects it from its networks: those
+// recorded in c.Networks and those its spec asks for, because a start killed during Attach
+// leaves endpoints in the network store that the container's saved state does not record.
 func (a *Attacher) Detach(ctx context.Context, c *runtime.Container) error {
 	errs := []error{a.Networks.Unpublish(ctx, c.ID)}
+	names := map[string]bool{}
 	for name := range c.Networks {
+		names[name] = true
+	}
+	for _, att := range c.Spec.Networks {
+		names[att.Name] = att.Name != NoNetwork
+	}
+	for name, connected := range names {
+		if !connected {
+			continue
+		}
 		if err := a.Networks.Disconnect(ctx, name, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}

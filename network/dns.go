@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -56,13 +57,18 @@ func NewDNSServer(stateFile string, upstreams []string) *DNSServer {
 // Serve answers on addr (ip:port) over UDP and TCP until ctx is done; ready is called once
 // both sockets are bound (or with the error that prevented it).
 func (s *DNSServer) Serve(ctx context.Context, addr string, ready func(error)) error {
-	pc, err := net.ListenPacket("udp", addr)
+	// The address can still be held for a moment by the server of a network just removed
+	// (it exits within a second of its state file disappearing, and a gateway address is
+	// reused by the next network of that subnet): binding is retried for a few seconds.
+	var pc net.PacketConn
+	var l net.Listener
+	err := retryInUse(ctx, func() (err error) { pc, err = net.ListenPacket("udp", addr); return err })
 	if err != nil {
 		err = fmt.Errorf("listen on %s/udp: %w", addr, err)
 		ready(err)
 		return err
 	}
-	l, err := net.Listen("tcp", addr)
+	err = retryInUse(ctx, func() (err error) { l, err = net.Listen("tcp", addr); return err })
 	if err != nil {
 		pc.Close()
 		err = fmt.Errorf("listen on %s/tcp: %w", addr, err)
@@ -84,6 +90,18 @@ func (s *DNSServer) Serve(ctx context.Context, addr string, ready func(error)) e
 		udp.Shutdown()
 		tcp.Shutdown()
 		return fmt.Errorf("serve dns on %s: %w", addr, err)
+	}
+}
+
+// retryInUse calls listen until it does not fail with EADDRINUSE, for at most 3 seconds.
+func retryInUse(ctx context.Context, listen func() error) error {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		err := listen()
+		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

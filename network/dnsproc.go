@@ -26,9 +26,10 @@ const DNSRole = "dns"
 // The DNS server of a network runs detached (own session, reparented when the command that
 // started it exits) and is found again through <rundir>/networks/<name>.dns.pid, which holds
 // "<pid> <start time>": a pid alone is not proof (pids are reused), the start time from
-// /proc/<pid>/stat is. The server writes that file itself, once its sockets are bound, then
-// reports on fd 3 (or says why it could not bind), so Connect returns only when names
-// resolve, and a server whose starter was killed is still recorded. It also exits by itself
+// /proc/<pid>/stat is. The starter writes that file as soon as the server is forked and the
+// server again once its sockets are bound, then it reports on fd 3 (or says why it could not
+// bind), so Connect returns only when names resolve, and a server whose starter was killed
+// is recorded and never doubled. It also exits by itself
 // when its network's state file disappears: nothing can leave it running after its network
 // is gone, whatever crashed in between.
 
@@ -45,7 +46,7 @@ func (m *Manager) dnsLockFile(network string) string {
 // starts it after its lease, so the other containers' leases need not wait for the exec.
 // Callers that hold the store lock take this one after it, never the other way round.
 func (m *Manager) ensureDNS(n *Network) error {
-	unlock, err := flock(m.dnsLockFile(n.Name))
+	unlock, err := lockFile(m.dnsLockFile(n.Name))
 	if err != nil {
 		return err
 	}
@@ -75,6 +76,13 @@ func (m *Manager) ensureDNS(n *Network) error {
 		return fmt.Errorf("start dns server of %s: %s: %w", n.Name, m.Exe, err)
 	}
 	go cmd.Wait() // reap it if it dies while this process lives
+	// Recorded at once, not only by the server once bound: if this process is killed while
+	// the server starts, the next ensureDNS must see it rather than start a second server
+	// that cannot bind, and stopDNS must find it.
+	if err := writePidFile(pidFile, cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("start dns server of %s: %w", n.Name, err)
+	}
 	msg := make([]byte, 512)
 	_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
 	k, _ := r.Read(msg)
@@ -88,14 +96,14 @@ func (m *Manager) ensureDNS(n *Network) error {
 	return nil
 }
 
-// writePidFile records the calling process in file as "<pid> <start time>".
-func writePidFile(file string) error {
-	start, err := procStartTime(os.Getpid())
+// writePidFile records process pid in file as "<pid> <start time>".
+func writePidFile(file string, pid int) error {
+	start, err := procStartTime(pid)
 	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", os.Getpid(), start), 0o600); err != nil {
+	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", pid, start), 0o600); err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	if err := os.Rename(tmp, file); err != nil {
@@ -106,7 +114,7 @@ func writePidFile(file string) error {
 
 // stopDNS stops the DNS server of a network, if it runs, and waits for it to exit.
 func (m *Manager) stopDNS(network string) error {
-	unlock, err := flock(m.dnsLockFile(network))
+	unlock, err := lockFile(m.dnsLockFile(network))
 	if err != nil {
 		return err
 	}
@@ -224,7 +232,7 @@ func DNSMain(args []string) error {
 	pidFile := args[2]
 	err = NewDNSServer(args[0], upstreams).Serve(ctx, net.JoinHostPort(gw.String(), "53"), func(err error) {
 		if err == nil {
-			err = writePidFile(pidFile)
+			err = writePidFile(pidFile, os.Getpid())
 		}
 		ready(err)
 	})

@@ -101,7 +101,7 @@ func (m *Manager) ensureBridge(n *Network) error {
 
 // hasAddr reports whether link has exactly addr (address and prefix length).
 func hasAddr(link netlink.Link, addr *netlink.Addr) (bool, error) {
-	addrs, err := dump(func() ([]netlink.Addr, error) { return netlink.AddrList(link, netlink.FAMILY_V4) })
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(link, netlink.FAMILY_V4) })
 	if err != nil {
 		return false, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
 	}
@@ -235,7 +235,7 @@ func nextIfName(h *netlink.Handle, path string) (string, error) {
 // hostPrefixes returns every IPv4 prefix routed on the host, in all routing tables, except
 // default routes (a default route covers everything but claims nothing).
 func hostPrefixes() ([]netip.Prefix, error) {
-	routes, err := dump(func() ([]netlink.Route, error) {
+	routes, err := retryDump(func() ([]netlink.Route, error) {
 		return netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_UNSPEC}, netlink.RT_FILTER_TABLE)
 	})
 	if err != nil {
@@ -262,7 +262,7 @@ func hostPrefixes() ([]netip.Prefix, error) {
 
 // ownLinks returns the host links whose alias marks them as this store's, by name.
 func (m *Manager) ownLinks() (map[string]netlink.Link, error) {
-	links, err := dump(netlink.LinkList)
+	links, err := retryDump(netlink.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -276,14 +276,14 @@ func (m *Manager) ownLinks() (map[string]netlink.Link, error) {
 	return out, nil
 }
 
-// dump runs a netlink dump of the host's tables again while the kernel reports that a
-// concurrent change interrupted it (NLM_F_DUMP_INTR, netlink.ErrDumpInterrupted): on a host
-// where other containers come and go, a dump of links, addresses or routes often is.
-func dump[T any](list func() ([]T, error)) ([]T, error) {
-	for i := 1; ; i++ {
-		out, err := list()
-		if !errors.Is(err, netlink.ErrDumpInterrupted) || i == 10 {
-			return out, err
+// retryDump runs a netlink dump again when the kernel says it was interrupted: the host's
+// links and routes change under it while other containers start or stop (the dump is then
+// incomplete, and vishvananda/netlink returns ErrDumpInterrupted with partial results).
+func retryDump[T any](dump func() (T, error)) (T, error) {
+	for i := 0; ; i++ {
+		v, err := dump()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) || i == 9 {
+			return v, err
 		}
 	}
 }

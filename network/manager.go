@@ -116,6 +116,11 @@ func (m *Manager) Ensure(ctx context.Context, cfg Config) (_ *Network, retErr er
 		}
 		return n, m.syncAll()
 	}
+	unlockSubnets, err := lockFile(subnetLockPath)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockSubnets()
 	n, err := m.planNetwork(cfg)
 	if err != nil {
 		return nil, err

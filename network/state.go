@@ -77,14 +77,19 @@ func (n *Network) sortedEndpoints() []*Endpoint {
 // store reads and writes the files under one directory.
 type store struct{ dir string }
 
-// lock takes the exclusive lock of the store; the returned function releases it.
-func (s store) lock() (func(), error) { return flock(filepath.Join(s.dir, ".lock")) }
+// lock takes the exclusive lock of the store; the returned function releases it. Each call
+// opens its own file description, so goroutines of one process exclude each other too.
+func (s store) lock() (func(), error) { return lockFile(filepath.Join(s.dir, ".lock")) }
 
-// flock takes an exclusive flock(2) on path, creating the file; the returned function
-// releases it. Each call opens its own file description, so goroutines of one process
-// exclude each other too.
-func flock(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600) // Go opens files close-on-exec
+// subnetLockPath is the lock every store on the host takes while it chooses a subnet and
+// gives the new bridge its address. The routing table that PlanSubnet checks is the host's,
+// shared by every store (each test has its own root): two stores reading it at once would
+// both find the same subnet free. Taken inside the store's lock, never the other way round.
+const subnetLockPath = "/run/stack-subnets.lock"
+
+// lockFile takes an exclusive flock on path, creating the file.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,7 +130,8 @@ func (ex *executor) waitFor(ctx context.Context, keys []string) error {
 		select {
 		case <-n.done:
 			if n.err != nil {
-				return n.err
+				// The failure itself is reported once, by its own node.
+				return fmt.Errorf("%w: %s failed", ErrDependencyFailed, strings.TrimPrefix(k, "image:"))
 			}
 		case <-ctx.Done():
 			return ctx.Err()
@@ -195,7 +197,9 @@ func (ex *executor) resourceOp(ctx context.Context, op Op) error {
 		}
 	}
 	if err != nil {
-		err = fmt.Errorf("%s %s: %w", op.Action, op.Name, err)
+		if op.Action != ActionPull && op.Action != ActionBuild { // those errors name their image
+			err = fmt.Errorf("%s %s: %w", op.Action, op.Name, err)
+		}
 		ex.event(op.Resource, op.Name, "Error", err, start)
 		return err
 	}
@@ -225,27 +229,40 @@ func (ex *executor) runService(ctx context.Context, s *DesiredService, ops []Op)
 		needs = append(needs, "volume:"+v)
 	}
 	needs = append(needs, "image:"+s.Image)
-	if err := ex.waitFor(ctx, ex.existing(needs)); err != nil {
-		return fmt.Errorf("service %s: %w", s.Name, err)
+	err := ex.waitFor(ctx, ex.existing(needs))
+	if err != nil {
+		err = fmt.Errorf("service %s: %w", s.Name, err)
+	} else {
+		err = ex.waitDependencies(ctx, s)
 	}
-	if err := ex.waitDependencies(ctx, s); err != nil {
+	if err != nil {
 		for _, op := range ops {
 			ex.event(op.Resource, ex.d.ContainerName(s.Name, op.Number), "Error", err, time.Now())
 		}
 		return err
 	}
 
-	var g errgroup.Group
+	// Removals first (scale-down, and duplicates an interrupted recreate left), then the
+	// rest, each phase in parallel: a replica being recreated may need the name that a
+	// duplicate being removed holds.
 	ids := make([]string, len(ops))
-	for i, op := range ops {
-		i, op := i, op
-		g.Go(func() error {
-			id, err := ex.containerOp(ctx, s, op)
-			ids[i] = id
-			return err
-		})
+	for _, removals := range []bool{true, false} {
+		var g errgroup.Group
+		for i, op := range ops {
+			if (op.Action == ActionRemove) != removals {
+				continue
+			}
+			i, op := i, op
+			g.Go(func() error {
+				id, err := ex.containerOp(ctx, s, op)
+				ids[i] = id
+				return err
+			})
+		}
+		if err = g.Wait(); err != nil {
+			break
+		}
 	}
-	err := g.Wait()
 	ex.node("service:" + s.Name).containers = mergeIDs(containers, ops, ids)
 	if err == nil && ex.opts.Wait {
 		err = ex.waitReady(ctx, s, ex.node("service:"+s.Name).containers)
@@ -375,7 +392,10 @@ func (ex *executor) start(ctx context.Context, op Op, name, id string, start tim
 
 // removeContainer stops then removes one container.
 func (ex *executor) removeContainer(ctx context.Context, op Op) error {
-	name := ex.d.ContainerName(op.Service, op.Number)
+	name := op.Name
+	if name == "" {
+		name = ex.d.ContainerName(op.Service, op.Number)
+	}
 	start := time.Now()
 	ex.event(op.Resource, name, "Stopping", nil, start)
 	err := ex.d.StopContainer(ctx, op.Container, ex.opts.StopTimeout)

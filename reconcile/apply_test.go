@@ -20,7 +20,8 @@ type memDriver struct {
 	volumes    map[string]bool
 	log        []string
 	failCreate map[string]error // by service
-	exitCode   map[string]int   // by service: containers exit at once with this code
+	failPull   error
+	exitCode   map[string]int // by service: containers exit at once with this code
 	unhealthy  map[string]bool
 }
 
@@ -75,8 +76,11 @@ func (m *memDriver) RemoveVolume(_ context.Context, name string) error {
 	return nil
 }
 
-func (m *memDriver) Pull(_ context.Context, ref string) error { m.record("pull %s", ref); return nil }
-func (m *memDriver) Build(_ context.Context, s string) error  { m.record("build %s", s); return nil }
+func (m *memDriver) Pull(_ context.Context, ref string) error {
+	m.record("pull %s", ref)
+	return m.failPull
+}
+func (m *memDriver) Build(_ context.Context, s string) error { m.record("build %s", s); return nil }
 func (m *memDriver) RemoveImage(_ context.Context, ref string) error {
 	m.record("rmi %s", ref)
 	return errors.New("in use")
@@ -378,5 +382,54 @@ func TestApplyEvents(t *testing.T) {
 	want := "p_default Creating,p_default Created,p-web-1 Creating,p-web-1 Created,p-web-1 Starting,p-web-1 Started"
 	if s := strings.Join(got, ","); s != want {
 		t.Errorf("events:\n%s\nwant:\n%s", s, want)
+	}
+}
+
+func TestApplyFailedPullIsReportedOnce(t *testing.T) {
+	m := newMemDriver()
+	m.failPull = errors.New("pull img: registry unreachable")
+	d := desiredStack(&DesiredService{Name: "a"}, &DesiredService{Name: "b"})
+	for _, s := range d.Services {
+		s.ImageID = ""
+	}
+	err := up(t, m, d, Options{}, ApplyOptions{})
+	if err == nil {
+		t.Fatal("up succeeded with a failing pull")
+	}
+	if n := strings.Count(err.Error(), "registry unreachable"); n != 1 {
+		t.Errorf("the pull failure appears %d times in:\n%v", n, err)
+	}
+	for _, want := range []string{"service a: dependency failed: img failed", "service b: dependency failed: img failed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+// A recreate interrupted after creating the new container leaves a duplicate replica under
+// the temporary name; the next up removes it before it recreates, which needs that name.
+func TestApplyRemovesDuplicatesBeforeRecreating(t *testing.T) {
+	m := newMemDriver()
+	m.containers["c1"] = &memContainer{service: "web", number: 1, name: "p-web-1", running: true}
+	m.containers["c2"] = &memContainer{service: "web", number: 1, name: "c1_p-web-1"}
+	m.next = 2
+	d := &Desired{Project: "p", Services: []*DesiredService{{Name: "web", Hash: "h", Scale: 1, Image: "img", ImageID: "id"}}}
+	p, err := PlanUp(d, m.observe(), Options{ForceRecreate: true, Pull: PullMissing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(context.Background(), m, p, ApplyOptions{}); err != nil {
+		t.Fatalf("apply: %v\nlog:\n%s", err, strings.Join(m.log, "\n"))
+	}
+	if len(m.containers) != 1 {
+		t.Fatalf("%d containers left, want 1\nlog:\n%s", len(m.containers), strings.Join(m.log, "\n"))
+	}
+	for _, c := range m.containers {
+		if c.name != "p-web-1" || !c.running {
+			t.Errorf("container %s running %v, want p-web-1 running", c.name, c.running)
+		}
+	}
+	if got := strings.Join(m.log, "\n"); strings.Index(got, "rm c1_p-web-1") > strings.Index(got, "create c1_p-web-1") {
+		t.Errorf("the duplicate was not removed before the recreate:\n%s", got)
 	}
 }

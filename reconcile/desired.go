@@ -15,6 +15,9 @@ const (
 	LabelNumber     = "stack.number"
 	LabelConfigHash = "stack.config-hash"
 	LabelOneOff     = "stack.oneoff" // "true" for `stack run` containers, which up ignores
+	// LabelConfigFiles lists the stack files (comma-separated, absolute) the container was
+	// made from; `stack ls` shows them. It is not part of the config hash.
+	LabelConfigFiles = "stack.config-files"
 )
 
 // DesiredFrom reduces a loaded project to what planning needs. imageID resolves a reference
@@ -31,6 +34,8 @@ func DesiredFrom(p *spec.Project, imageID func(ref string) string) *Desired {
 			Image:   s.Image,
 			ImageID: imageID(s.Image),
 			Build:   s.Build != nil,
+
+			ContainerName: s.ContainerName,
 		}
 		for _, name := range sortedKeys(s.DependsOn) {
 			dep := s.DependsOn[name]
@@ -63,10 +68,23 @@ func DesiredFrom(p *spec.Project, imageID func(ref string) string) *Desired {
 // ContainerName is the name of replica n of a service: its container_name when it sets one
 // (scale is then 1), else compose v2's "<project>-<service>-<n>".
 func ContainerName(p *spec.Project, service string, n int) string {
-	if s := p.Service(service); s != nil && s.ContainerName != "" {
-		return s.ContainerName
+	fixed := ""
+	if s := p.Service(service); s != nil {
+		fixed = s.ContainerName
 	}
-	return p.Name + "-" + service + "-" + strconv.Itoa(n)
+	return containerName(p.Name, service, fixed, n)
+}
+
+// containerName is the name of replica n of the desired service s, as ContainerName.
+func (d *Desired) containerName(s *DesiredService, n int) string {
+	return containerName(d.Project, s.Name, s.ContainerName, n)
+}
+
+func containerName(project, service, fixed string, n int) string {
+	if fixed != "" {
+		return fixed
+	}
+	return project + "-" + service + "-" + strconv.Itoa(n)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stackhq/stack/engine"
@@ -41,14 +42,15 @@ func Observe(e *engine.Engine, project string) (*Observed, error) {
 	}
 	o := &Observed{Networks: map[string]bool{}, Volumes: map[string]bool{}}
 	for _, c := range cs {
-		if c.Spec.Labels[LabelOneOff] == "true" {
-			continue
-		}
 		n, _ := strconv.Atoi(c.Spec.Labels[LabelNumber])
 		oc := ObservedContainer{
 			ID: c.ID, Name: c.Name, Service: c.Spec.Labels[LabelService], Number: n,
 			Hash: c.Spec.Labels[LabelConfigHash], ImageID: c.ImageID,
 			State: c.State.Status, ExitCode: c.State.ExitCode,
+		}
+		if c.Spec.Labels[LabelOneOff] == "true" {
+			o.OneOffs = append(o.OneOffs, oc)
+			continue
 		}
 		for name := range c.Networks {
 			oc.Networks = append(oc.Networks, name)
@@ -109,9 +111,17 @@ func (h *Host) CreateNetwork(ctx context.Context, name string) error {
 	return err
 }
 
-// RemoveNetwork removes a project network; one that is already gone is not an error.
+// RemoveNetwork removes a project network; one that is already gone is not an error. A
+// network still in use is swept and tried once more: a container removed by its own
+// monitor (`run --rm`, stopped by down) leaves its endpoint behind until a sweep.
 func (h *Host) RemoveNetwork(ctx context.Context, name string) error {
-	if err := h.Engine.Networks.Remove(ctx, name); err != nil && !errors.Is(err, network.ErrNotFound) {
+	err := h.Engine.Networks.Remove(ctx, name)
+	if errors.Is(err, network.ErrInUse) {
+		if err = h.Engine.Sweep(ctx); err == nil {
+			err = h.Engine.Networks.Remove(ctx, name)
+		}
+	}
+	if err != nil && !errors.Is(err, network.ErrNotFound) {
 		return err
 	}
 	return nil
@@ -166,6 +176,12 @@ func (h *Host) CreateContainer(ctx context.Context, service string, number int, 
 	}
 	rs, mounts := ContainerSpec(h.Project, s, number)
 	rs.Name = name
+	// A replica being recreated still runs under its name: ask for its addresses again.
+	if old, err := h.Engine.Containers.Get(ContainerName(h.Project, service, number)); err == nil && old.Name != name {
+		for i, att := range rs.Networks {
+			rs.Networks[i].PreferIPv4 = old.Networks[att.Name].IPAddress
+		}
+	}
 	c, err := h.Engine.Create(ctx, rs, mounts)
 	if err != nil {
 		return "", err
@@ -260,6 +276,7 @@ func ContainerSpec(p *spec.Project, s *spec.Service, number int) (runtime.Spec, 
 	labels[LabelService] = s.Name
 	labels[LabelNumber] = strconv.Itoa(number)
 	labels[LabelConfigHash] = s.ConfigHash()
+	labels[LabelConfigFiles] = strings.Join(p.Files, ",")
 	rs := runtime.Spec{
 		Image: s.Image, Labels: labels,
 		Entrypoint: s.Entrypoint, Cmd: s.Command, Env: s.Env(),

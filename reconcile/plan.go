@@ -49,7 +49,8 @@ type Op struct {
 	Number  int    `json:"number,omitempty"`
 	// Container is the ID of the existing container acted on (recreate, start, stop, remove).
 	Container string `json:"container,omitempty"`
-	// Name is the network, volume or image name for those actions.
+	// Name is the network, volume or image name for those actions, and the container's
+	// name when it is a one-off (`stack run`), which has no replica number.
 	Name string `json:"name,omitempty"`
 	// BestEffort operations do not fail the plan (removing an image still in use by
 	// another project's container, say).
@@ -116,10 +117,12 @@ type DesiredService struct {
 	Image   string
 	ImageID string
 	// Build is set when the service builds its image from a Dockerfile.
-	Build     bool
-	DependsOn []Dependency
-	Networks  []string // full network names
-	Volumes   []string // full names of the named volumes it mounts
+	Build bool
+	// ContainerName is the service's container_name ("": <project>-<service>-<n>).
+	ContainerName string
+	DependsOn     []Dependency
+	Networks      []string // full network names
+	Volumes       []string // full names of the named volumes it mounts
 }
 
 // Condition is what a dependent waits for before it starts (compose's depends_on.condition).
@@ -157,8 +160,11 @@ type DesiredVolume struct {
 // Observed is what runs now, as Observe reads it from the store.
 type Observed struct {
 	Containers []ObservedContainer
-	Networks   map[string]bool // names of existing networks
-	Volumes    map[string]bool // names of existing volumes
+	// OneOffs are the containers `stack run` made (labelled LabelOneOff): up never plans
+	// for them, down removes them with their service.
+	OneOffs  []ObservedContainer
+	Networks map[string]bool // names of existing networks
+	Volumes  map[string]bool // names of existing volumes
 }
 
 // ObservedContainer is one container labelled with this project.
@@ -306,7 +312,7 @@ func PlanUp(desired *Desired, observed *Observed, opts Options) (*Plan, error) {
 				recreated[s.Name] = true
 				continue
 			}
-			if cause := recreateCause(s, c, opts, imageWillChange, missingNetworks, missingVolumes); cause != "" && !opts.NoRecreate {
+			if cause := recreateCause(desired.containerName(s, n), s, c, opts, imageWillChange, missingNetworks, missingVolumes); cause != "" && !opts.NoRecreate {
 				p.Ops = append(p.Ops, Op{Action: ActionRecreate, Resource: resource(s.Name, n), Service: s.Name, Number: n, Container: c.ID, Cause: cause})
 				recreated[s.Name] = true
 				continue
@@ -357,7 +363,10 @@ func PlanUp(desired *Desired, observed *Observed, opts Options) (*Plan, error) {
 }
 
 // recreateCause says why an existing replica must be recreated, or "" when it may stay.
-func recreateCause(s *DesiredService, c ObservedContainer, opts Options, imageWillChange, missingNetworks, missingVolumes map[string]bool) string {
+// name is the name the replica should have: a recreate interrupted between creating the
+// new container (under a temporary name) and renaming it leaves one that has the right
+// configuration and the wrong name.
+func recreateCause(name string, s *DesiredService, c ObservedContainer, opts Options, imageWillChange, missingNetworks, missingVolumes map[string]bool) string {
 	switch {
 	case opts.ForceRecreate:
 		return "--force-recreate"
@@ -367,6 +376,8 @@ func recreateCause(s *DesiredService, c ObservedContainer, opts Options, imageWi
 		return "image " + s.Image + " will be pulled or built"
 	case s.ImageID != "" && c.ImageID != s.ImageID:
 		return "image " + s.Image + " now has another ID"
+	case c.Name != name:
+		return "named " + c.Name + ", not " + name
 	}
 	for _, n := range s.Networks {
 		if missingNetworks[n] {
@@ -404,7 +415,9 @@ type DownOptions struct {
 }
 
 // PlanDown removes every container of the project (orphans only with RemoveOrphans, unless
-// the stack file is gone), then the project's networks, then with -v its volumes.
+// the stack file is gone) and the one-offs of `stack run`, then the project's networks, then
+// with -v its volumes. A one-off goes with its service (in reverse dependency order); one
+// of a service no longer in the file goes at once, since it would keep the network in use.
 func PlanDown(desired *Desired, observed *Observed, opts DownOptions) *Plan {
 	p := &Plan{Project: desired.Project, desired: desired, observed: observed.Containers, down: true}
 	wanted := map[string]bool{}
@@ -417,6 +430,9 @@ func PlanDown(desired *Desired, observed *Observed, opts DownOptions) *Plan {
 			continue
 		}
 		p.Ops = append(p.Ops, Op{Action: ActionRemove, Resource: resource(c.Service, c.Number), Service: c.Service, Number: c.Number, Container: c.ID})
+	}
+	for _, c := range observed.OneOffs {
+		p.Ops = append(p.Ops, Op{Action: ActionRemove, Resource: "service:" + c.Service + ":" + c.Name, Service: c.Service, Container: c.ID, Name: c.Name, Cause: "one-off"})
 	}
 	for _, n := range desired.Networks {
 		if observed.Networks[n.Name] && !n.External {

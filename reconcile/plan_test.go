@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,7 @@ func svc(name, hash string, deps ...Dependency) *DesiredService {
 }
 
 func running(service string, n int, hash string) ObservedContainer {
-	return ObservedContainer{ID: service + "-id-" + string(rune('0'+n)), Name: "p-" + service, Service: service, Number: n, Hash: hash, ImageID: "id-" + service, State: "running"}
+	return ObservedContainer{ID: service + "-id-" + string(rune('0'+n)), Name: fmt.Sprintf("p-%s-%d", service, n), Service: service, Number: n, Hash: hash, ImageID: "id-" + service, State: "running"}
 }
 
 func TestPlanUp(t *testing.T) {
@@ -165,6 +166,23 @@ recreate       service:web:1 (network p_default missing)
 `,
 		},
 		{
+			name:    "an interrupted recreate: the duplicate goes, the replica is recreated",
+			desired: []*DesiredService{svc("web", "h-new")},
+			observed: []ObservedContainer{running("web", 1, "h"),
+				{ID: "new1", Name: "web-id-1_p-web-1", Service: "web", Number: 1, Hash: "h-new", ImageID: "id-web", State: "created"}},
+			networks: net,
+			want: `remove         service:web:1 (duplicate replica number)
+recreate       service:web:1 (config hash changed)
+`,
+		},
+		{
+			name:     "an interrupted recreate: the new container under its temporary name is renamed by a recreate",
+			desired:  []*DesiredService{svc("web", "h-new")},
+			observed: []ObservedContainer{{ID: "new1", Name: "web-id-1_p-web-1", Service: "web", Number: 1, Hash: "h-new", ImageID: "id-web", State: "created"}},
+			networks: net,
+			want:     "recreate       service:web:1 (named web-id-1_p-web-1, not p-web-1)\n",
+		},
+		{
 			name:     "force recreate",
 			desired:  []*DesiredService{svc("web", "h")},
 			observed: []ObservedContainer{running("web", 1, "h")},
@@ -187,6 +205,11 @@ recreate       service:web:1 (network p_default missing)
 			}
 			if tt.opts.Pull == "" {
 				tt.opts.Pull = PullMissing
+			}
+			for i, c := range tt.observed { // containers have their compose names unless a test names them
+				if c.Name == "" {
+					tt.observed[i].Name = fmt.Sprintf("p-%s-%d", c.Service, c.Number)
+				}
 			}
 			p, err := PlanUp(d, &Observed{Containers: tt.observed, Networks: tt.networks}, tt.opts)
 			if err != nil {
@@ -262,11 +285,13 @@ func TestPlanDown(t *testing.T) {
 	}
 	obs := &Observed{
 		Containers: []ObservedContainer{running("web", 1, "h"), {ID: "o1", Name: "p-old-1", Service: "old", Number: 1}},
+		OneOffs:    []ObservedContainer{{ID: "r1", Name: "p-web-run-0123456789ab", Service: "web"}},
 		Networks:   map[string]bool{"p_default": true, "shared": true},
 		Volumes:    map[string]bool{"p_data": true, "keep": true},
 	}
 	got := PlanDown(d, obs, DownOptions{}).String()
 	want := `remove         service:web:1
+remove         service:web:p-web-run-0123456789ab (one-off)
 remove network network:p_default
 note: orphan container p-old-1 of service old kept (--remove-orphans removes it)
 `
@@ -276,6 +301,7 @@ note: orphan container p-old-1 of service old kept (--remove-orphans removes it)
 	got = PlanDown(d, obs, DownOptions{RemoveVolumes: true, RemoveOrphans: true}).String()
 	want = `remove         service:web:1
 remove         service:old:1
+remove         service:web:p-web-run-0123456789ab (one-off)
 remove network network:p_default
 remove volume  volume:p_data
 `

@@ -171,17 +171,27 @@ func (c *cgroup) pids() ([]int, error) {
 		}
 		return out, nil
 	}
-	ps, err := c.v1.Processes(cgroup1.Pids, true)
-	if err != nil {
-		return nil, fmt.Errorf("list cgroup %s: %w", c.id, err)
-	}
-	self := os.Getpid()
-	for _, p := range ps {
-		// On v1 a process is listed when any of its threads is in the cgroup: the thread that
-		// forks joins for that instant (see joinThread); that process is not the container.
-		if p.Pid != self {
-			out = append(out, p.Pid)
+	// Every hierarchy, not only pids: a process is added to them one after the other, so one
+	// caught in between (killed while its monitor was adding it) is in some of them only,
+	// and any one of them keeps the cgroup from being deleted.
+	seen := map[int]bool{}
+	for _, sub := range c.v1.Subsystems() {
+		ps, err := c.v1.Processes(sub.Name(), true)
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENODEV) { // ENODEV: being removed
+			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("list cgroup %s: %w", c.id, err)
+		}
+		for _, p := range ps {
+			if !seen[p.Pid] {
+				seen[p.Pid] = true
+				out = append(out, p.Pid)
+			}
+		}
+	}
+	if len(seen) == 0 && !fileExists(filepath.Join(cgroupMountpoint, string(cgroup1.Pids), cgroupParent, c.id)) {
+		return nil, fmt.Errorf("list cgroup %s: %w", c.id, fs.ErrNotExist)
 	}
 	return out, nil
 }
@@ -296,18 +306,26 @@ func removeEmptyCgroup(id string) bool {
 	return ok
 }
 
-// delete removes the cgroup (it must be empty); a missing cgroup is fine.
-func (c *cgroup) delete() error {
-	var err error
-	if c.v2 != nil {
-		err = c.v2.Delete()
-	} else {
-		err = c.v1.Delete()
+// delete removes the cgroup (it must be empty); a missing cgroup is fine. A killed process
+// leaves the cgroup only once its parent reaped it: when that parent is not this process
+// (the monitor of an interrupted start was killed, and init reaps its children), deleting
+// is retried until the deadline.
+func (c *cgroup) delete(deadline time.Time) error {
+	for {
+		var err error
+		if c.v2 != nil {
+			err = c.v2.Delete()
+		} else {
+			err = c.v1.Delete()
+		}
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("delete cgroup %s: %w", c.id, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete cgroup %s: %w", c.id, err)
-	}
-	return nil
 }
 
 // oomKills returns how many processes the kernel's OOM killer killed in this cgroup.

@@ -31,4 +31,7 @@ var (
 	ErrUnknownUser = errors.New("unable to find user")
 	// ErrStart: init failed to set the container up (mounts, namespaces, limits).
 	ErrStart = errors.New("container setup failed")
+	// ErrNotOwner: a monitor found its container run by another monitor (its own start
+	// was interrupted and a later one took over).
+	ErrNotOwner = errors.New("container is run by another monitor")
 )

@@ -126,6 +126,7 @@ type limitWriter struct {
 	n int
 }
 
+// Write keeps what fits and reports everything written, so a chatty check never fails.
 func (w *limitWriter) Write(p []byte) (int, error) {
 	if room := w.n - w.b.Len(); room > 0 {
 		w.b.Write(p[:min(len(p), room)])

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Inspect is the container in the shape of `docker inspect` (the fields that exist here),
@@ -41,15 +43,23 @@ func (c *Container) Inspect() map[string]any {
 	for _, m := range c.Spec.Mounts {
 		mounts = append(mounts, map[string]any{"Type": m.Type, "Source": m.Source, "Destination": m.Target, "RW": !m.ReadOnly})
 	}
-	ports := map[string]any{}
-	for _, p := range c.Ports {
-		proto := p.Protocol
-		if proto == "" {
-			proto = "tcp"
+	// Ports as bound (NetworkSettings.Ports), as asked (HostConfig.PortBindings; host port
+	// "" when it is chosen at start), and every exposed port (Config.ExposedPorts: the
+	// image's and the published ones), keyed "80/tcp" as Docker does.
+	ports, bindings := portMap(c.Ports), portMap(c.Spec.Ports)
+	exposed := map[string]struct{}{}
+	for _, p := range c.Image.ExposedPorts {
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
 		}
-		key := strconv.Itoa(int(p.ContainerPort)) + "/" + proto
-		list, _ := ports[key].([]map[string]string)
-		ports[key] = append(list, map[string]string{"HostIp": p.HostIP, "HostPort": strconv.Itoa(int(p.HostPort))})
+		exposed[p] = struct{}{}
+	}
+	for key := range bindings {
+		exposed[key] = struct{}{}
+	}
+	volumes := map[string]struct{}{}
+	for _, v := range c.Image.Volumes {
+		volumes[v] = struct{}{}
 	}
 	nets := map[string]any{}
 	for name, e := range c.Networks {
@@ -83,13 +93,14 @@ func (c *Container) Inspect() map[string]any {
 		"LogPath":        c.LogPath(),
 		"Name":           "/" + c.Name,
 		"RestartCount":   c.State.RestartCount,
-		"Driver":         "overlay2",
+		"Driver":         "overlay",
+		"Platform":       "linux",
 		"Mounts":         mounts,
 		"Config": map[string]any{
 			"Hostname": c.hostname(), "Domainname": c.Spec.Domainname, "User": cfg.User, "Tty": c.Spec.Tty,
 			"OpenStdin": c.Spec.OpenStdin, "Env": cfg.Env, "Cmd": c.Spec.Cmd, "Entrypoint": c.Spec.Entrypoint,
-			"Image": c.Spec.Image, "WorkingDir": cfg.Cwd, "Labels": c.Spec.Labels, "StopSignal": c.stopSignal().String(),
-			"StopTimeout": stopTimeout, "Healthcheck": c.healthcheck(),
+			"Image": c.Spec.Image, "WorkingDir": cfg.Cwd, "Labels": c.Spec.Labels, "StopSignal": unix.SignalName(c.stopSignal()),
+			"StopTimeout": stopTimeout, "Healthcheck": c.healthcheck(), "ExposedPorts": exposed, "Volumes": volumes,
 		},
 		"HostConfig": map[string]any{
 			"Memory": c.Spec.Memory, "NanoCpus": int64(c.Spec.CPUs * 1e9), "PidsLimit": c.Spec.PidsLimit,
@@ -97,7 +108,7 @@ func (c *Container) Inspect() map[string]any {
 			"AutoRemove":    c.Spec.AutoRemove, "Privileged": c.Spec.Privileged, "ReadonlyRootfs": c.Spec.ReadOnly,
 			"CapAdd": c.Spec.CapAdd, "CapDrop": c.Spec.CapDrop, "SecurityOpt": c.Spec.SecurityOpt,
 			"Init": c.Spec.Init, "Sysctls": c.Spec.Sysctls, "Ulimits": ulimits, "ExtraHosts": c.Spec.ExtraHosts,
-			"NetworkMode": networkMode(c),
+			"NetworkMode": networkMode(c), "PortBindings": bindings,
 		},
 		"GraphDriver": map[string]any{"Name": "overlay", "Data": map[string]string{
 			"LowerDir": strings.Join(c.Image.LowerDirs, ":"), "UpperDir": c.dir + "/upper",
@@ -105,6 +116,25 @@ func (c *Container) Inspect() map[string]any {
 		}},
 		"NetworkSettings": map[string]any{"Networks": nets, "Ports": ports, "SandboxKey": c.NetNSPath()},
 	}
+}
+
+// portMap groups port mappings by "port/protocol", as Docker's NetworkSettings.Ports and
+// HostConfig.PortBindings do.
+func portMap(ps []PortMapping) map[string][]map[string]string {
+	out := map[string][]map[string]string{}
+	for _, p := range ps {
+		proto := p.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		hostPort := ""
+		if p.HostPort != 0 {
+			hostPort = strconv.Itoa(int(p.HostPort))
+		}
+		key := strconv.Itoa(int(p.ContainerPort)) + "/" + proto
+		out[key] = append(out[key], map[string]string{"HostIp": p.HostIP, "HostPort": hostPort})
+	}
+	return out
 }
 
 func networkMode(c *Container) string {

@@ -186,17 +186,37 @@ func (m *Manager) Logs(ctx context.Context, idOrName string, opts LogOptions, st
 	if err != nil {
 		return err
 	}
-	return followLogs(ctx, c.LogPath(), opts, stdout, stderr, nil, func() bool {
+	f, err := os.Open(c.LogPath())
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.Open(os.DevNull) // a container made before logs were created at Create
+	}
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	return followLogs(ctx, f, opts, stdout, stderr, nil, func() bool {
 		cur, err := m.Get(c.ID)
 		return err == nil && cur.Running()
 	})
 }
 
 // FollowLogs prints the log file at path (Container.LogPath) like Logs, following it until
-// done is closed, then draining what is left. `run` uses it with the exit notification of
-// StartWait, so it works for a --rm container whose files go away at exit.
+// done is closed (StartWait's exit notification), then draining what is left.
 func FollowLogs(ctx context.Context, path string, opts LogOptions, stdout, stderr io.Writer, done <-chan struct{}) error {
-	return followLogs(ctx, path, opts, stdout, stderr, done, func() bool {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.Open(os.DevNull) // never started: no log yet
+	}
+	if err != nil {
+		return fmt.Errorf("open log: %w", err)
+	}
+	return FollowLogFile(ctx, f, opts, stdout, stderr, done)
+}
+
+// FollowLogFile is FollowLogs on a log the caller opened (os.Open(c.LogPath()) after
+// Create: the file exists from then on) and that it closes. `run --rm` opens it before the
+// start, so a container that ends at once, and takes its files with it, is still read whole.
+func FollowLogFile(ctx context.Context, f *os.File, opts LogOptions, stdout, stderr io.Writer, done <-chan struct{}) error {
+	return followLogs(ctx, f, opts, stdout, stderr, done, func() bool {
 		select {
 		case <-done:
 			return false
@@ -206,9 +226,11 @@ func FollowLogs(ctx context.Context, path string, opts LogOptions, stdout, stder
 	})
 }
 
-// followLogs prints the log at path; with opts.Follow it polls for more while running()
-// reports true, then drains once more. A close of stop (may be nil) cuts a poll short.
-func followLogs(ctx context.Context, path string, opts LogOptions, stdout, stderr io.Writer, stop <-chan struct{}, running func() bool) error {
+// followLogs prints the log f (named by its path, which rotation replaces); with
+// opts.Follow it polls for more while running() reports true, then drains once more. A
+// close of stop (may be nil) cuts a poll short. It closes f.
+func followLogs(ctx context.Context, f *os.File, opts LogOptions, stdout, stderr io.Writer, stop <-chan struct{}, running func() bool) error {
+	path := f.Name()
 	emit := func(e *logEntry) error {
 		if !opts.Since.IsZero() && e.Time.Before(opts.Since) {
 			return nil
@@ -224,13 +246,6 @@ func followLogs(ctx context.Context, path string, opts LogOptions, stdout, stder
 			_, err = io.WriteString(w, e.Log)
 		}
 		return err
-	}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		f, err = os.Open(os.DevNull) // never started: no log yet
-	}
-	if err != nil {
-		return fmt.Errorf("open log: %w", err)
 	}
 	defer func() { f.Close() }()
 	if opts.Tail >= 0 {
@@ -267,6 +282,8 @@ func followLogs(ctx context.Context, path string, opts LogOptions, stdout, stder
 		if !opts.Follow {
 			return nil
 		}
+	} else if off, _ := f.Seek(0, io.SeekCurrent); off > 0 {
+		// The caller positioned f (start -a: this run's output only): no rotated history.
 	} else if old, err := os.Open(path + ".1"); err == nil {
 		err = (&lineReader{f: old}).emitAll(emit)
 		old.Close()

@@ -210,6 +210,10 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 	if err := c.writeEtcFiles(); err != nil {
 		return nil, err
 	}
+	// The log exists from Create on, so a caller can open it before the start (FollowLogFile).
+	if err := os.WriteFile(c.LogPath(), nil, 0o640); err != nil {
+		return nil, fmt.Errorf("create log: %w", err)
+	}
 	if err := c.save(); err != nil {
 		return nil, err
 	}
@@ -237,8 +241,9 @@ func (m *Manager) reserveName(c *Container, generate bool) error {
 		}
 		if !generate {
 			owner, _ := os.Readlink(filepath.Join(m.dir, "by-name", name))
-			if owner != "" && !fileExists(filepath.Join(m.dir, owner, "state.json")) {
-				// A leftover of a crash between reservation and removal: take it over.
+			if owner != "" && m.staleName(owner, name) {
+				// A leftover of a crash (between reservation and removal, or in the middle
+				// of a Rename): take it over.
 				if os.Remove(filepath.Join(m.dir, "by-name", name)) == nil {
 					continue
 				}
@@ -246,6 +251,19 @@ func (m *Manager) reserveName(c *Container, generate bool) error {
 			return fmt.Errorf("%w: the name %q is already used by container %.12s; remove or rename it", ErrNameInUse, name, owner)
 		}
 	}
+}
+
+// staleName reports whether the by-name link name → owner is a leftover: its container is
+// gone, or no longer carries that name (a Rename that crashed before dropping the old link).
+// The moment inside Rename between reserving the new name and saving the state also looks
+// stale; the project lock keeps the reconciler's own renames and creates from racing there.
+func (m *Manager) staleName(owner, name string) bool {
+	dir := filepath.Join(m.dir, owner)
+	if !fileExists(filepath.Join(dir, "state.json")) {
+		return true
+	}
+	c, err := readContainer(dir, m.run)
+	return err == nil && c.Name != name
 }
 
 // Command is the process's argv: the image's Entrypoint and Cmd with the Spec's overrides
@@ -402,10 +420,11 @@ func (c *Container) teardown() error {
 	var errs []error
 	if !removeEmptyCgroup(c.ID) { // processes left (or an odd hierarchy): the full way
 		if cg, err := loadCgroup(c.ID); err == nil {
-			if err := cg.killAll(time.Now().Add(5 * time.Second)); err != nil {
+			deadline := time.Now().Add(5 * time.Second)
+			if err := cg.killAll(deadline); err != nil {
 				errs = append(errs, err)
 			}
-			if err := cg.delete(); err != nil {
+			if err := cg.delete(deadline); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -415,6 +434,29 @@ func (c *Container) teardown() error {
 	}
 	c.State.Mounted = false
 	return errors.Join(errs...)
+}
+
+// clearInterruptedStart undoes what a start killed midway left of a container that is not
+// running: a monitor that runs the container although the state never said so (the start
+// died before recording it), a mounted rootfs or a cgroup it did not record. The monitor is
+// killed (its container dies with it, by PDEATHSIG) and the host side torn down, so the
+// start that follows begins from nothing and never runs the container twice. Runs under
+// the lock; teardown is idempotent and cheap when there is nothing to undo.
+func (c *Container) clearInterruptedStart() error {
+	if pid := c.State.MonitorPid; pid != 0 && processAlive(pid, c.State.MonitorStart) {
+		if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("kill monitor %d of an interrupted start: %w", pid, err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for processAlive(pid, c.State.MonitorStart) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("kill monitor %d of an interrupted start: still alive after 5s", pid)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	return c.teardown()
 }
 
 // lock takes the container's flock and returns it freshly read; reap has run, so a
@@ -537,18 +579,22 @@ type reportReader struct {
 	reader *bufio.Reader
 }
 
+// Close closes the pipe; the monitor's later reports then meet EPIPE, which it ignores.
 func (r *reportReader) Close() error { return r.f.Close() }
 
 // start is Start; it returns the report pipe, positioned after the start report.
 //
 // Order, and why: the container's lock is held throughout, so two starts cannot race.
-//  1. reap what a dead monitor left;
+//  1. reap what a dead monitor left, and undo what an interrupted start left (see
+//     clearInterruptedStart);
 //  2. mount the overlay and create the cgroup with its limits (the monitor puts init in it
 //     before init does anything);
 //  3. pin a network namespace if the container has none and let the attacher plug it in,
 //     so the program finds its network ready; the pin lives until rm;
 //  4. write init's config and fork the monitor (setsid, detached from the terminal) which
-//     clones init and reports the PID or init's error;
+//     clones init and reports the PID or init's error; the monitor's PID is saved before
+//     the report is awaited, so a start killed from here on leaves a monitor the next
+//     start can find;
 //  5. record the running state with the monitor's and PID 1's start times (liveness).
 //
 // Failure at any step undoes the earlier ones (the pinned netns stays for the next try).
@@ -563,6 +609,9 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 			return nil, fmt.Errorf("start %s: %w", c.Name, ErrPaused)
 		}
 		return nil, nil
+	}
+	if err := c.clearInterruptedStart(); err != nil {
+		return nil, err
 	}
 	cfg, err := c.initConfig()
 	if err != nil {
@@ -579,6 +628,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 		if retErr != nil {
 			_ = c.teardown()
 			c.State.Status = StatusExited
+			c.State.FinishedAt = time.Now().UTC()
 			c.State.Error = retErr.Error()
 			c.State.MonitorPid, c.State.MonitorStart = 0, 0
 			if code := exitCodeOf(retErr); code != 0 {
@@ -587,12 +637,27 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 			_ = c.save()
 		}
 	}()
+	// Recorded before mounting: if this process dies midway, the next command reaps it.
+	c.State.Mounted = true
+	if err := c.save(); err != nil {
+		return nil, err
+	}
 	if err := c.mountRootfs(); err != nil {
 		return nil, err
 	}
-	c.State.Mounted = true
 	if _, err := createCgroup(c.ID, &c.Spec); err != nil {
 		return nil, err
+	}
+	if fileExists(c.NetNSPath()) && !c.State.NetworkReady {
+		// Left by a start that was killed: detach what it attached, then start over.
+		if m.Network != nil {
+			if err := m.Network.Detach(ctx, c); err != nil {
+				return nil, fmt.Errorf("detach network of an interrupted start: %w", err)
+			}
+		}
+		if err := RemoveNetNS(c.NetNSPath()); err != nil {
+			return nil, err
+		}
 	}
 	if !fileExists(c.NetNSPath()) {
 		if err := CreateNetNS(c.NetNSPath()); err != nil {
@@ -604,6 +669,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 				return nil, fmt.Errorf("attach network: %w", err)
 			}
 		}
+		c.State.NetworkReady = true
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -630,6 +696,10 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	w.Close()
 	monStart, _ := procStartTime(cmd.Process.Pid)
 	c.State.MonitorPid, c.State.MonitorStart = cmd.Process.Pid, monStart
+	if err := c.save(); err != nil {
+		_ = cmd.Process.Kill()
+		return nil, err
+	}
 
 	var rep monitorReport
 	line, err := rr.reader.ReadBytes('\n')

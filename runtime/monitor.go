@@ -59,6 +59,7 @@ type monitor struct {
 	backoff  uint           // restarts in a row without 10 s of good running
 	stdin    *os.File       // write end of the container's stdin (OpenStdin), or the pty master
 	attach   *attachServer  // with OpenStdin: feeds stdin from `run -i` and `attach`
+	orphan   bool           // another monitor runs the container now (see update)
 }
 
 // runMonitor is the "monitor" role. It keeps its footprint small (see monitorEnv): no
@@ -67,6 +68,7 @@ func runMonitor(dir, run string, hooks Hooks) {
 	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
 	// must not expose /proc/PID/exe (the host binary) to the container.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	goruntime.LockOSThread() // never unlocked: this thread clones init (see startOnce)
 	report := os.NewFile(monitorReportFd, "report")
 	m := &monitor{dir: dir, run: run, hooks: hooks, report: report, wake: make(chan os.Signal, 1)}
 	signal.Notify(m.wake, unix.SIGUSR1)
@@ -81,8 +83,9 @@ func runMonitor(dir, run string, hooks Hooks) {
 		res, err := m.startOnce()
 		if err != nil {
 			if first {
+				// Start, which holds the lock, rolls the start back; touching the state
+				// after it could undo a next start.
 				m.send(monitorReport{Err: asInitError(err)})
-				m.finish(err) // Start rolls back its part; the monitor cleans its own
 				os.Exit(1)
 			}
 			m.finish(err)
@@ -99,7 +102,7 @@ func runMonitor(dir, run string, hooks Hooks) {
 		health.stop()
 		restart, delay := m.recordExit(code, oom, ranFor)
 		if !restart {
-			m.finish(nil) // before the report: `run --rm` returns when everything is gone
+			m.wrapUp() // before the report: `run --rm` returns when everything is gone
 		}
 		if first {
 			m.send(monitorReport{Exit: &code})
@@ -135,8 +138,10 @@ func asInitError(err error) *initError {
 // startError is init's failure as an error.
 type startError struct{ initError }
 
+// Error is init's message.
 func (e *startError) Error() string { return e.Msg }
 
+// Unwrap maps init's error kind back to the runtime's sentinel errors.
 func (e *startError) Unwrap() error {
 	switch e.Kind {
 	case "notfound":
@@ -193,11 +198,13 @@ type exitResult struct {
 
 // startOnce clones init into new namespaces and lets it set the container up.
 //
-// The clone happens on a goroutine locked to its OS thread that first joins the pinned
-// network namespace: the child inherits the thread's namespaces, so a restarted process
-// keeps the container's network. The thread stays alive, waiting for the child, for the
-// life of the process: PDEATHSIG fires when the parent *thread* exits, and it is what kills
-// the container when the monitor dies (reported as exited by the next command).
+// The clone happens on the monitor's own locked thread (runMonitor locks it for good),
+// which has joined the pinned network namespace: the child inherits the thread's
+// namespaces, so a restarted process keeps the container's network. That thread lives as
+// long as the monitor: PDEATHSIG fires when the parent *thread* exits, and it is what kills
+// the container when the monitor dies (reported as exited by the next command). New Go
+// threads are made by the runtime's template thread, not this one, so they stay in the
+// host's network namespace (the attach socket was bound before).
 func (m *monitor) startOnce() (*started, error) {
 	goR, goW, err := os.Pipe()
 	if err != nil {
@@ -275,7 +282,6 @@ func (m *monitor) startOnce() (*started, error) {
 		closeChildEnds()
 		return nil, fmt.Errorf("open network namespace: %w", err)
 	}
-	startErr := make(chan error, 1)
 	waited := make(chan exitResult, 1)
 	if unified() {
 		cgDir, err := os.Open(filepath.Join(cgroupMountpoint, cgroupParent, m.c.ID))
@@ -286,38 +292,36 @@ func (m *monitor) startOnce() (*started, error) {
 		defer cgDir.Close()
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cgDir.Fd())
 	}
-	go func() {
-		goruntime.LockOSThread() // never unlocked: this thread carries the netns and PDEATHSIG
-		if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
-			startErr <- fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
-			return
-		}
+	err = unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET)
+	if err != nil {
+		err = fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
+	}
+	if err == nil {
 		// Init is born in the container's cgroup: v2 by CLONE_INTO_CGROUP, v1 because this
 		// thread joins for the clone (and leaves right after) — nothing to migrate later.
 		leave := func() {}
 		if !unified() {
-			var err error
-			if leave, err = joinThread(m.c.ID); err != nil {
-				startErr <- err
-				return
+			leave, err = joinThread(m.c.ID)
+		}
+		if err == nil {
+			err = cmd.Start()
+			leave()
+			if err != nil {
+				err = fmt.Errorf("start init: %w", err)
 			}
 		}
-		err := cmd.Start()
-		leave()
-		if err != nil {
-			startErr <- fmt.Errorf("start init: %w", err)
-			return
-		}
-		startErr <- nil
-		err = cmd.Wait()
-		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = nil
-		}
-		waited <- exitResult{ws: ws, err: err}
-	}()
-	err = <-startErr
+	}
+	if err == nil {
+		go func() { // wait4 works from any thread of the process
+			err := cmd.Wait()
+			ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = nil
+			}
+			waited <- exitResult{ws: ws, err: err}
+		}()
+	}
 	netns.Close()
 	closeChildEnds()
 	if err != nil {
@@ -403,7 +407,9 @@ func (m *monitor) waitExit(s *started) (code int, oom bool, ranFor time.Duration
 	return code, oom, ranFor
 }
 
-// update runs fn on the freshly read container under its lock and saves the result.
+// update runs fn on the freshly read container under its lock and saves the result. A
+// monitor whose starter was killed before it recorded the start may find the container
+// recorded as another monitor's (a later start): it is an orphan, and changes nothing.
 func (m *monitor) update(fn func(c *Container)) error {
 	unlock, err := lockFile(filepath.Join(m.dir, "lock"))
 	if err != nil {
@@ -413,6 +419,10 @@ func (m *monitor) update(fn func(c *Container)) error {
 	c, err := readContainer(m.dir, m.run)
 	if err != nil {
 		return err
+	}
+	if c.State.MonitorPid != 0 && c.State.MonitorPid != os.Getpid() {
+		m.orphan = true
+		return fmt.Errorf("%w: container %.12s is run by monitor %d", ErrNotOwner, c.ID, c.State.MonitorPid)
 	}
 	fn(c)
 	m.c = c
@@ -431,7 +441,10 @@ func (m *monitor) recordStart(s *started) error {
 	})
 }
 
-// recordExit writes the exit and decides, from the restart policy, whether to go again.
+// recordExit writes the exit and decides, from the restart policy, whether to go again. The
+// final exit also tears the host-side setup down and ends the monitor's ownership in the
+// same locked update, so a `start` right after the exit never meets a half-cleaned
+// container (or has its fresh mounts removed by this monitor).
 func (m *monitor) recordExit(code int, oom bool, ranFor time.Duration) (restart bool, delay time.Duration) {
 	_ = m.update(func(c *Container) {
 		c.State.Pid, c.State.PidStart = 0, 0
@@ -455,7 +468,9 @@ func (m *monitor) recordExit(code int, oom bool, ranFor time.Duration) (restart 
 			}
 			delay = min(100*time.Millisecond<<min(m.backoff, 10), time.Minute)
 			m.backoff++
+			return
 		}
+		m.end(c, nil)
 	})
 	return restart, delay
 }
@@ -465,29 +480,37 @@ func (m *monitor) stopRequested() bool {
 	return err != nil || c.State.StopRequested
 }
 
-// finish is the final exit: unmount the rootfs, remove the cgroup, record it, and remove
-// the container if it was made with --rm.
+// finish ends supervision after a failed restart or a stop during the back-off.
 func (m *monitor) finish(cause error) {
-	m.log.close()
-	_ = m.update(func(c *Container) {
-		_ = c.teardown()
-		c.State.MonitorPid, c.State.MonitorStart = 0, 0
-		c.State.Pid, c.State.PidStart = 0, 0
-		if c.State.Status != StatusExited {
-			c.State.Status = StatusExited
+	_ = m.update(func(c *Container) { m.end(c, cause) })
+	m.wrapUp()
+}
+
+// end records the final exit on c (under the lock): rootfs unmounted, cgroup removed, the
+// monitor no longer the owner.
+func (m *monitor) end(c *Container, cause error) {
+	_ = c.teardown()
+	c.State.MonitorPid, c.State.MonitorStart = 0, 0
+	c.State.Pid, c.State.PidStart = 0, 0
+	c.State.Status = StatusExited
+	if cause != nil {
+		c.State.Error = cause.Error()
+		if c.State.ExitCode == 0 {
+			c.State.ExitCode = asInitError(cause).Code
 		}
-		if cause != nil {
-			c.State.Error = cause.Error()
-			if c.State.ExitCode == 0 {
-				c.State.ExitCode = asInitError(cause).Code
-			}
-		}
-	})
-	if m.c.Spec.AutoRemove {
-		if m.hooks.Release != nil {
-			root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
-			_ = m.hooks.Release(context.Background(), root, m.c)
-		}
-		_ = removeStore(m.c)
 	}
+}
+
+// wrapUp closes the log and removes a --rm container once it has ended: the other
+// packages' share first (Hooks.Release), then the runtime's.
+func (m *monitor) wrapUp() {
+	m.log.close()
+	if !m.c.Spec.AutoRemove || m.orphan {
+		return
+	}
+	if m.hooks.Release != nil {
+		root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
+		_ = m.hooks.Release(context.Background(), root, m.c)
+	}
+	_ = removeStore(m.c)
 }

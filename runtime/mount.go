@@ -16,6 +16,7 @@ type MountError struct {
 	Err    error
 }
 
+// Error prints the operation with all its arguments.
 func (e *MountError) Error() string {
 	op := e.Op
 	if op == "" {
@@ -27,4 +28,5 @@ func (e *MountError) Error() string {
 	return fmt.Sprintf("mount %s on %s (type %q, flags %#x, data %q): %v", e.Source, e.Target, e.FSType, e.Flags, e.Data, e.Err)
 }
 
+// Unwrap returns the errno.
 func (e *MountError) Unwrap() error { return e.Err }

@@ -179,19 +179,19 @@ func TestLogWriterAndFollow(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if err := followLogs(context.Background(), path, LogOptions{Tail: -1}, &out, &errOut, nil, func() bool { return false }); err != nil {
+	if err := followLogs(context.Background(), mustOpen(t, path), LogOptions{Tail: -1}, &out, &errOut, nil, func() bool { return false }); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "a\n\"quoted\" \x01 \uFFFD\nno newline" || errOut.String() != "err\n" {
 		t.Errorf("stdout %q stderr %q", out.String(), errOut.String())
 	}
 	out.Reset()
-	followLogs(context.Background(), path, LogOptions{Tail: 1}, &out, &out, nil, func() bool { return false })
+	followLogs(context.Background(), mustOpen(t, path), LogOptions{Tail: 1}, &out, &out, nil, func() bool { return false })
 	if out.String() != "err\n" {
 		t.Errorf("tail 1: %q", out.String())
 	}
 	out.Reset()
-	followLogs(context.Background(), path, LogOptions{Tail: -1, Since: time.Now().Add(time.Hour)}, &out, &out, nil, func() bool { return false })
+	followLogs(context.Background(), mustOpen(t, path), LogOptions{Tail: -1, Since: time.Now().Add(time.Hour)}, &out, &out, nil, func() bool { return false })
 	if out.Len() != 0 {
 		t.Errorf("since the future: %q", out.String())
 	}
@@ -339,4 +339,13 @@ func TestSeccompFilterSemantics(t *testing.T) {
 	if got := run(auditArch^1, "read"); got != eperm {
 		t.Errorf("foreign architecture: %#x, want the default action", got)
 	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -99,6 +99,10 @@ type NetworkAttachment struct {
 	Name    string
 	Aliases []string
 	IPv4    string // static address; empty = allocated
+	// PreferIPv4 is the address to take when it is free, else any (a recreated
+	// container keeps its predecessor's address, so clients that resolved it once go on
+	// working).
+	PreferIPv4 string `json:",omitempty"`
 }
 
 // PortMapping publishes ContainerPort on the host. HostPort 0 = a free port (-P).

@@ -10,8 +10,14 @@
 //	<root>/containers/<id>/rootfs       the overlay mount point (mounted while it runs)
 //	<root>/containers/<id>/ctr.log      JSON-lines log, ctr.log.1 after rotation
 //	<root>/containers/<id>/hosts, resolv.conf, hostname   bind-mounted into /etc
+//	<root>/containers/<id>/init.json    what init does, written by each start
 //	<root>/containers/by-name/<name>    symlink to the ID: name reservation and lookup
 //	<run>/netns/<id>                    the pinned network namespace (see netns.go)
+//	/sys/fs/cgroup[/<controller>]/stack/<id>   the cgroup, while it runs
+//
+// Processes: `stack container run -d` (or the reconciler) creates and starts, then exits;
+// one monitor per running container (monitor.go) is the parent of the container's PID 1
+// (init.go until it execs the program); nothing else runs for a container.
 //
 // Every file is written atomically (CreateTemp in the same directory, then Rename), so a
 // reader never sees half a state. Reading is lock-free and cheap (one small JSON file);
@@ -86,6 +92,11 @@ type State struct {
 	// Mounted says the overlay and cgroup exist and must be cleaned up (by the monitor, or
 	// by reap when the monitor died).
 	Mounted bool `json:",omitempty"`
+	// NetworkReady says the network namespace is pinned and attached, with the result in
+	// Networks and Ports. A pin without it is what a start killed in between leaves (the
+	// pin made, the networks half attached, the state not saved): the next start undoes
+	// that and sets the namespace up again.
+	NetworkReady bool `json:",omitempty"`
 }
 
 // HealthResult is one healthcheck run.

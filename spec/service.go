@@ -289,7 +289,7 @@ func (l *loader) command(n *yaml.Node, path string) []string {
 	case isNull(n):
 		return nil
 	case n.Kind == yaml.ScalarNode:
-		words, err := splitWords(n.Value)
+		words, err := SplitWords(n.Value)
 		if err != nil {
 			l.errorf(n, path, "%v in %q", err, n.Value)
 		}

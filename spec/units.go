@@ -102,9 +102,9 @@ func formatMode(m os.FileMode) string {
 
 var errUnterminatedQuote = errors.New("unterminated quote")
 
-// splitWords splits a command line into words as a POSIX shell does (quotes and
+// SplitWords splits a command line into words as a POSIX shell does (quotes and
 // backslashes), without expanding anything: compose's treatment of a string command.
-func splitWords(s string) ([]string, error) {
+func SplitWords(s string) ([]string, error) {
 	words := []string{}
 	var cur strings.Builder
 	inWord := false

@@ -89,9 +89,9 @@ func TestSplitWords(t *testing.T) {
 		{in: `"open`, err: true},
 	}
 	for _, tt := range tests {
-		got, err := splitWords(tt.in)
+		got, err := SplitWords(tt.in)
 		if (err != nil) != tt.err || (!tt.err && !slices.Equal(got, tt.want)) {
-			t.Errorf("splitWords(%q) = %q, %v; want %q, err %v", tt.in, got, err, tt.want, tt.err)
+			t.Errorf("SplitWords(%q) = %q, %v; want %q, err %v", tt.in, got, err, tt.want, tt.err)
 		}
 	}
 }

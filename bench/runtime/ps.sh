@@ -8,4 +8,4 @@ for i in $(seq 1 "$N"); do
 	"$STACK" container create --network none "$IMAGE" true >/dev/null
 done
 hyperfine -N --warmup 3 --runs 30 -n "ls -a ($N containers)" "$STACK container ls -a" \
-	-n "ls -aq --format json ($N)" "$STACK container ls -a --format json"
+	-n "ls -a --format json ($N)" "$STACK container ls -a --format json"

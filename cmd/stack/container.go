@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/stackhq/stack/engine"
 	"github.com/stackhq/stack/runtime"
 )
 
@@ -39,12 +42,15 @@ func newContainerCmd() *cobra.Command {
 
 // openRuntime opens the container runtime on the global store root.
 func openRuntime() (*runtime.Manager, error) {
-	m, err := runtime.New(global.root)
+	e, err := openEngine()
 	if err != nil {
 		return nil, err
 	}
-	return m, attachNetworking(m)
+	return e.Containers, nil
 }
+
+// openEngine opens the stores of the root (--root), wired together.
+func openEngine() (*engine.Engine, error) { return engine.Open(global.root) }
 
 // startFailure turns a failed start into the exit code Docker uses (125, 126, 127) with a
 // hint.
@@ -73,4 +79,14 @@ func forEach(cmd *cobra.Command, names []string, fn func(name string) error) err
 		fmt.Fprintln(cmd.OutOrStdout(), n)
 	}
 	return errors.Join(errs...)
+}
+
+// sweepEngine drops what containers that no longer exist left in the network and volume
+// stores, so that "in use" means used by a container that exists (rm and prune run it first).
+func sweepEngine(ctx context.Context) error {
+	e, err := openEngine()
+	if err != nil {
+		return err
+	}
+	return e.Sweep(ctx)
 }

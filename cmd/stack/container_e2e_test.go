@@ -119,6 +119,21 @@ func TestContainerDetached(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &ps); err != nil || ps.Names != "ticker" || ps.State != "running" || !strings.HasPrefix(ps.Status, "Up") {
 		t.Errorf("ls --format json: %q %v", out, err)
 	}
+	if out, _, _ := testutil.Stack(t, root, "container", "ls", "-q", "--filter", "name=tick", "--filter", "status=running"); strings.TrimSpace(out) != id[:12] {
+		t.Errorf("ls --filter: %q", out)
+	}
+	if out, _, _ := testutil.Stack(t, root, "container", "ls", "-q", "--filter", "name=nomatch"); out != "" {
+		t.Errorf("ls --filter name=nomatch: %q", out)
+	}
+	if out, _, _ := testutil.Stack(t, root, "container", "ls", "-s"); !strings.Contains(out, "(virtual ") {
+		t.Errorf("ls -s: %q", out)
+	}
+	if out, _, _ := testutil.Stack(t, root, "container", "logs", "--since", "1h", "ticker"); !strings.Contains(out, "tick") {
+		t.Errorf("logs --since 1h: %q", out)
+	}
+	if out, _, _ := testutil.Stack(t, root, "container", "logs", "--since", "2099-01-01", "ticker"); out != "" {
+		t.Errorf("logs --since the future: %q", out)
+	}
 	if out, _, _ := testutil.Stack(t, root, "container", "top", "ticker"); !strings.Contains(out, "while true") {
 		t.Errorf("top: %q", out)
 	}
@@ -157,6 +172,14 @@ func TestContainerDetached(t *testing.T) {
 	}
 	if _, _, code := testutil.Stack(t, root, "container", "start", "ticker"); code != 0 {
 		t.Fatal("start again failed")
+	}
+	before, _, _ := testutil.Stack(t, root, "container", "inspect", "ticker")
+	if out, _, code := testutil.Stack(t, root, "container", "restart", "-t", "1", "ticker"); code != 0 || out != "ticker\n" {
+		t.Fatalf("restart: %q %d", out, code)
+	}
+	after, _, _ := testutil.Stack(t, root, "container", "inspect", "ticker")
+	if before == after || !strings.Contains(after, `"Running": true`) {
+		t.Errorf("restart did not start a new process:\n%s", after)
 	}
 	if out, _, code := testutil.Stack(t, root, "container", "rm", "ticker"); code != 1 {
 		t.Errorf("rm of a running container: %q %d", out, code)

@@ -2,9 +2,9 @@ package main
 
 import (
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/stackhq/stack/runtime"
 	"golang.org/x/term"
 )
@@ -26,55 +26,57 @@ func newContainerExecCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts := runtime.ExecOptions{
-				Cmd: args[1:], User: o.user, WorkingDir: o.workdir, Tty: o.tty,
-				Interactive: o.interactive, Detach: o.detach,
-				Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
-			}
-			for _, e := range o.env {
-				if !strings.Contains(e, "=") {
-					v, ok := os.LookupEnv(e)
-					if !ok {
-						continue
-					}
-					e += "=" + v
-				}
-				opts.Env = append(opts.Env, e)
-			}
-			if o.interactive {
-				opts.Stdin = cmd.InOrStdin()
-			}
-			if o.tty && o.interactive && term.IsTerminal(int(os.Stdin.Fd())) {
-				old, err := term.MakeRaw(int(os.Stdin.Fd()))
-				if err == nil {
-					defer term.Restore(int(os.Stdin.Fd()), old)
-				}
-			}
-			if o.tty && term.IsTerminal(int(os.Stdout.Fd())) {
-				ch, stop := runtime.NotifyResize(int(os.Stdout.Fd()))
-				defer stop()
-				opts.Resize = ch
-			}
-			code, err := m.Exec(cmd.Context(), args[0], opts)
-			if err != nil {
-				if code != 0 {
-					return &exitError{code: code, err: err}
-				}
-				return err
-			}
-			if code != 0 {
-				return &exitError{code: code}
-			}
-			return nil
+			return runExec(cmd, m, args[0], args[1:], o)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
 	f := cmd.Flags()
 	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep standard input open")
 	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-terminal")
+	o.bindProcess(f)
+	return cmd
+}
+
+// bindProcess binds the flags that shape the exec'd process (`container exec`, `stack exec`).
+func (o *execOptions) bindProcess(f *pflag.FlagSet) {
 	f.BoolVarP(&o.detach, "detach", "d", false, "run in the background")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable KEY=VALUE (KEY alone copies it from here)")
 	f.StringVarP(&o.user, "user", "u", "", "user: name, uid, name:group or uid:gid")
 	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the container")
-	return cmd
+}
+
+// runExec runs argv in a running container with the terminal handling o asks for, and
+// passes the process's exit code through (`container exec` and `stack exec`).
+func runExec(cmd *cobra.Command, m *runtime.Manager, container string, argv []string, o execOptions) error {
+	opts := runtime.ExecOptions{
+		Cmd: argv, User: o.user, WorkingDir: o.workdir, Tty: o.tty,
+		Interactive: o.interactive, Detach: o.detach,
+		Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+	}
+	opts.Env = envFlags(o.env)
+	if o.interactive {
+		opts.Stdin = cmd.InOrStdin()
+	}
+	if o.tty && o.interactive && term.IsTerminal(int(os.Stdin.Fd())) {
+		old, err := term.MakeRaw(int(os.Stdin.Fd()))
+		if err == nil {
+			defer term.Restore(int(os.Stdin.Fd()), old)
+		}
+	}
+	if o.tty && term.IsTerminal(int(os.Stdout.Fd())) {
+		ch, stop := runtime.NotifyResize(int(os.Stdout.Fd()))
+		defer stop()
+		opts.Resize = ch
+	}
+	code, err := m.Exec(cmd.Context(), container, opts)
+	if err != nil {
+		if code != 0 {
+			return &exitError{code: code, err: err}
+		}
+		return err
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
 }

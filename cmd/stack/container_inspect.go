@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,16 +15,21 @@ import (
 )
 
 func newContainerInspectCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "inspect CONTAINER...",
-		Short: "Show containers' configuration and state as JSON (docker-shaped)",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] CONTAINER...",
+		Short: "Show containers' configuration and state as JSON (docker-shaped) or through a Go template",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			tmpl, err := parseFormat(format)
+			if err != nil {
+				return err
+			}
 			m, err := openRuntime()
 			if err != nil {
 				return err
 			}
-			var out []any
+			var out []map[string]any
 			var errs []error
 			for _, n := range args {
 				c, err := m.Get(n)
@@ -33,17 +39,14 @@ func newContainerInspectCmd() *cobra.Command {
 				}
 				out = append(out, c.Inspect())
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "    ")
-			if out == nil {
-				out = []any{}
-			}
-			if err := enc.Encode(out); err != nil {
+			if err := printInspect(cmd.OutOrStdout(), tmpl, out); err != nil {
 				return err
 			}
 			return errors.Join(errs...)
 		},
 	}
+	cmd.Flags().StringVarP(&format, "format", "f", "json", "json, or a Go template applied to each container (e.g. '{{.State.Status}}', '{{json .NetworkSettings.Ports}}')")
+	return cmd
 }
 
 func newContainerTopCmd() *cobra.Command {
@@ -60,16 +63,21 @@ func newContainerTopCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "UID\tPID\tPPID\tTIME\tCMD")
-			for _, p := range ps {
-				t := p.CPUTime.Round(time.Second)
-				fmt.Fprintf(tw, "%d\t%d\t%d\t%02d:%02d:%02d\t%s\n", p.UID, p.PID, p.PPID,
-					int(t.Hours()), int(t.Minutes())%60, int(t.Seconds())%60, p.Command)
-			}
-			return tw.Flush()
+			return printTop(cmd.OutOrStdout(), ps)
 		},
 	}
+}
+
+// printTop prints processes as `top` shows them: UID, PID, PPID, CPU time, command line.
+func printTop(w io.Writer, ps []runtime.Process) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "UID\tPID\tPPID\tTIME\tCMD")
+	for _, p := range ps {
+		t := p.CPUTime.Round(time.Second)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%02d:%02d:%02d\t%s\n", p.UID, p.PID, p.PPID,
+			int(t.Hours()), int(t.Minutes())%60, int(t.Seconds())%60, p.Command)
+	}
+	return tw.Flush()
 }
 
 type statsOptions struct {

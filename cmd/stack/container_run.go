@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/stackhq/stack/runtime"
+	"github.com/stackhq/stack/runtime/volume"
 	"golang.org/x/term"
 )
 
@@ -104,16 +105,7 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 		}
 		s.Env = append(s.Env, env...)
 	}
-	for _, e := range o.env {
-		if !strings.Contains(e, "=") {
-			v, ok := os.LookupEnv(e)
-			if !ok {
-				continue
-			}
-			e += "=" + v
-		}
-		s.Env = append(s.Env, e)
-	}
+	s.Env = append(s.Env, envFlags(o.env)...)
 	if len(o.labels) > 0 {
 		s.Labels = map[string]string{}
 		for _, l := range o.labels {
@@ -172,6 +164,23 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 	return s, o.netVol.apply(&s)
 }
 
+// envFlags resolves -e flags: KEY=VALUE as given, KEY alone copied from this process's
+// environment (left out when unset here), as docker does.
+func envFlags(flags []string) []string {
+	var out []string
+	for _, e := range flags {
+		if !strings.Contains(e, "=") {
+			v, ok := os.LookupEnv(e)
+			if !ok {
+				continue
+			}
+			e += "=" + v
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // readEnvFile reads KEY=VALUE lines (docker's --env-file: # comments, KEY alone copies the
 // variable from this environment).
 func readEnvFile(path string) ([]string, error) {
@@ -180,23 +189,15 @@ func readEnvFile(path string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var out []string
+	var lines []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+		if line != "" && !strings.HasPrefix(line, "#") {
+			lines = append(lines, line)
 		}
-		if !strings.Contains(line, "=") {
-			v, ok := os.LookupEnv(line)
-			if !ok {
-				continue
-			}
-			line += "=" + v
-		}
-		out = append(out, line)
 	}
-	return out, sc.Err()
+	return envFlags(lines), sc.Err()
 }
 
 func newContainerCreateCmd() *cobra.Command {
@@ -210,11 +211,11 @@ func newContainerCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m, err := openRuntime()
+			e, err := openEngine()
 			if err != nil {
 				return err
 			}
-			c, err := createContainer(cmd.Context(), m, spec, o.netVol.volumeNames)
+			c, err := createContainer(cmd.Context(), e, spec, o.netVol.parsedMounts)
 			if err != nil {
 				return err
 			}
@@ -239,7 +240,7 @@ func newContainerRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runContainer(cmd, spec, o.netVol.volumeNames, detach)
+			return runContainer(cmd, spec, o.netVol.parsedMounts, detach)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
@@ -250,16 +251,25 @@ func newContainerRunCmd() *cobra.Command {
 
 // runContainer is `run`: create, start, and unless detached stream the output (and the
 // terminal's input with -it) until the container exits, then exit with its code.
-func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, detach bool) error {
+func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, detach bool) error {
 	ctx := cmd.Context()
-	m, err := openRuntime()
+	e, err := openEngine()
 	if err != nil {
 		return err
 	}
-	c, err := createContainer(ctx, m, spec, volumeNames)
+	m := e.Containers
+	c, err := createContainer(ctx, e, spec, mounts)
 	if err != nil {
 		return err
 	}
+	return startCreated(cmd, m, c, detach)
+}
+
+// startCreated starts a created container: detached, it prints the ID and returns; else it
+// streams the output until the container exits and exits with its code (`container run`,
+// `stack run`). A failed start of a --rm container removes it.
+func startCreated(cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, detach bool) error {
+	ctx := cmd.Context()
 	if detach {
 		if err := m.Start(ctx, c.ID); err != nil {
 			return startFailure(err)
@@ -267,14 +277,20 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, d
 		fmt.Fprintln(cmd.OutOrStdout(), c.ID)
 		return nil
 	}
+	// Opened before the start: a --rm container that ends at once takes its log with it.
+	logFile, err := os.Open(c.LogPath())
+	if err != nil {
+		return err
+	}
 	wait, err := m.StartWait(ctx, c.ID)
 	if err != nil {
-		if spec.AutoRemove {
+		logFile.Close()
+		if c.Spec.AutoRemove {
 			_ = m.Remove(context.Background(), c.ID, runtime.RemoveOptions{Force: true})
 		}
 		return startFailure(err)
 	}
-	code, err := attachContainer(ctx, cmd, m, c, wait)
+	code, err := attachContainer(ctx, cmd, m, c, logFile, wait)
 	if err != nil {
 		return err
 	}
@@ -284,10 +300,10 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, volumeNames []string, d
 	return nil
 }
 
-// attachContainer follows the container's output until it exits and returns its exit
-// code. With -i the terminal's input goes to the container (raw mode with -t), and window
+// attachContainer follows the container's output (from logFile, which it closes) until it
+// exits and returns its exit code. With -i the terminal's input goes to the container (raw mode with -t), and window
 // size changes follow.
-func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, wait func(context.Context) (int, error)) (int, error) {
+func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, logFile *os.File, wait func(context.Context) (int, error)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if c.Spec.OpenStdin {
@@ -305,7 +321,11 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 			resize = ch
 		}
 		if err := m.Attach(ctx, c.ID, in, resize); err != nil {
-			return 0, err
+			// A command that ends at once can be gone before its input is connected; its
+			// output and exit code still count.
+			if cur, gerr := m.Get(c.ID); gerr == nil && cur.Running() {
+				return 0, err
+			}
 		}
 	} else {
 		// Without a terminal, signals to `run` go to the container, as with docker run.
@@ -321,7 +341,7 @@ func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager
 	logsDone := make(chan error, 1)
 	exited := make(chan struct{})
 	go func() {
-		logsDone <- runtime.FollowLogs(ctx, c.LogPath(), runtime.LogOptions{Follow: true, Tail: -1},
+		logsDone <- runtime.FollowLogFile(ctx, logFile, runtime.LogOptions{Follow: true, Tail: -1},
 			cmd.OutOrStdout(), cmd.ErrOrStderr(), exited)
 	}()
 	code, err := wait(ctx)

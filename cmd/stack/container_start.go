@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,14 +29,24 @@ func newContainerStartCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				logFile, err := os.Open(c.LogPath())
+				if err != nil {
+					return err
+				}
+				// Follow from the current end: what earlier runs wrote is not this run's.
+				if _, err := logFile.Seek(0, io.SeekEnd); err != nil {
+					logFile.Close()
+					return err
+				}
 				wait, err := m.StartWait(cmd.Context(), c.ID)
 				if err != nil {
+					logFile.Close()
 					return startFailure(err)
 				}
 				if !interactive {
 					c.Spec.OpenStdin = false
 				}
-				code, err := attachContainer(cmd.Context(), cmd, m, c, wait)
+				code, err := attachContainer(cmd.Context(), cmd, m, c, logFile, wait)
 				if err != nil {
 					return err
 				}
@@ -169,11 +181,11 @@ func newContainerRmCmd() *cobra.Command {
 		Short:   "Remove containers (running ones with -f)",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := openRuntime()
+			e, err := openEngine()
 			if err != nil {
 				return err
 			}
-			return forEach(cmd, args, func(n string) error { return removeContainer(cmd.Context(), m, n, o) })
+			return forEach(cmd, args, func(n string) error { return e.Remove(cmd.Context(), n, o) })
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "kill and remove a running container")

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
@@ -48,42 +48,12 @@ func isTerminal(f *os.File) bool {
 }
 
 // humanSize prints a byte count as Docker does: decimal units, three significant digits.
-func humanSize(n int64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB", "PB"}
-	f := float64(n)
-	i := 0
-	for f >= 1000 && i < len(units)-1 {
-		f /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.3g%s", f, units[i])
-}
+func humanSize(n int64) string { return units.HumanSizeWithPrecision(float64(n), 3) }
 
 // humanAgo prints how long ago t was, as Docker's CREATED column does.
 func humanAgo(t time.Time) string {
 	if t.IsZero() {
 		return "N/A"
 	}
-	d := time.Since(t)
-	switch {
-	case d < time.Second:
-		return "Less than a second ago"
-	case d < time.Minute:
-		return fmt.Sprintf("%d seconds ago", int(d.Seconds()))
-	case d < 2*time.Minute:
-		return "About a minute ago"
-	case d < time.Hour:
-		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
-	case d < 2*time.Hour:
-		return "About an hour ago"
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
-	case d < 14*24*time.Hour:
-		return fmt.Sprintf("%d days ago", int(d.Hours()/24))
-	case d < 60*24*time.Hour:
-		return fmt.Sprintf("%d weeks ago", int(d.Hours()/24/7))
-	case d < 2*365*24*time.Hour:
-		return fmt.Sprintf("%d months ago", int(d.Hours()/24/30))
-	}
-	return fmt.Sprintf("%d years ago", int(d.Hours()/24/365))
+	return units.HumanDuration(time.Since(t)) + " ago"
 }

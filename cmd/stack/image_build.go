@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackhq/stack/network"
-	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/build"
 )
 
@@ -54,6 +53,27 @@ image ID goes to standard output.`,
 	return cmd
 }
 
+// parseBuildArgs reads --build-arg flags: NAME=VALUE, or NAME to take the value from the
+// environment (left out when unset there, as Docker does).
+func parseBuildArgs(flags []string) (map[string]string, error) {
+	args := map[string]string{}
+	for _, a := range flags {
+		k, v, ok := strings.Cut(a, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--build-arg %q: want NAME=VALUE or NAME", a)
+		}
+		if !ok {
+			env, set := os.LookupEnv(k)
+			if !set {
+				continue
+			}
+			v = env
+		}
+		args[k] = v
+	}
+	return args, nil
+}
+
 func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 	mode := build.ProgressMode(o.progress)
 	switch {
@@ -70,20 +90,9 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 			return fmt.Errorf("--progress: %w", err)
 		}
 	}
-	args := map[string]string{}
-	for _, a := range o.buildArgs {
-		k, v, ok := strings.Cut(a, "=")
-		if k == "" {
-			return fmt.Errorf("--build-arg %q: want NAME=VALUE or NAME", a)
-		}
-		if !ok {
-			env, set := os.LookupEnv(k)
-			if !set {
-				continue // Docker ignores a NAME-only build arg that is not in the environment
-			}
-			v = env
-		}
-		args[k] = v
+	args, err := parseBuildArgs(o.buildArgs)
+	if err != nil {
+		return err
 	}
 	labels := map[string]string{}
 	for _, l := range o.labels {
@@ -105,15 +114,14 @@ func runImageBuild(cmd *cobra.Command, o *imageBuildOptions, dir string) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := runtime.New(global.root)
+	e, err := openEngine()
 	if err != nil {
 		return err
 	}
+	mgr := e.Containers
 	runNet := o.network
 	if runNet == network.NoNetwork {
 		runNet = ""
-	} else if err := attachNetworking(mgr); err != nil {
-		return err
 	}
 	ctx := cmd.Context()
 	if ctx == nil {

@@ -58,8 +58,12 @@ func runImageHistory(w io.Writer, ref string, o imageHistoryOptions) error {
 	if err != nil {
 		return err
 	}
+	steps, err := s.History(img)
+	if err != nil {
+		return err
+	}
 	var rows []historyRow
-	for _, h := range img.History() {
+	for _, h := range steps {
 		id := h.ID
 		if !o.noTrunc && strings.HasPrefix(id, "sha256:") {
 			id = strings.TrimPrefix(id, "sha256:")[:12]

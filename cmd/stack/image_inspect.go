@@ -28,7 +28,7 @@ func newImageInspectCmd() *cobra.Command {
 			return runImageInspect(cmd.OutOrStdout(), args, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.format, "format", "json", "json, or a Go template applied to each image (e.g. '{{.Id}}', '{{json .Config}}')")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "json", "json, or a Go template applied to each image (e.g. '{{.Id}}', '{{json .Config}}')")
 	return cmd
 }
 
@@ -37,6 +37,7 @@ type imageInspect struct {
 	Id           string    `json:"Id"` // docker's spelling, which --format templates use
 	RepoTags     []string  `json:"RepoTags"`
 	RepoDigests  []string  `json:"RepoDigests"`
+	Parent       string    `json:"Parent"` // the image a build step was made from, "" for others
 	Created      time.Time `json:"Created"`
 	Author       string    `json:"Author"`
 	Config       v1.Config `json:"Config"`
@@ -63,6 +64,7 @@ func inspectOf(img *image.Image) imageInspect {
 		Id:           img.ID,
 		RepoTags:     nonNil(img.RepoTags),
 		RepoDigests:  nonNil(img.RepoDigests),
+		Parent:       img.Parent,
 		Created:      img.Config.Created.Time,
 		Author:       img.Config.Author,
 		Config:       img.Config.Config,
@@ -94,18 +96,13 @@ func nonNil(s []string) []string {
 }
 
 func runImageInspect(w io.Writer, refs []string, o imageInspectOptions) error {
-	s, err := openImageStore()
+	tmpl, err := parseFormat(o.format)
 	if err != nil {
 		return err
 	}
-	var tmpl *template.Template
-	if o.format != "json" && o.format != "" {
-		tmpl, err = template.New("format").Funcs(template.FuncMap{
-			"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
-		}).Parse(o.format)
-		if err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
+	s, err := openImageStore()
+	if err != nil {
+		return err
 	}
 	var out []imageInspect
 	for _, ref := range refs {
@@ -115,15 +112,42 @@ func runImageInspect(w io.Writer, refs []string, o imageInspectOptions) error {
 		}
 		out = append(out, inspectOf(img))
 	}
+	return printInspect(w, tmpl, out)
+}
+
+// parseFormat parses an inspect --format: nil for "json" (or ""), else a Go template with
+// docker's most used functions (json, join, lower, upper).
+func parseFormat(format string) (*template.Template, error) {
+	if format == "json" || format == "" {
+		return nil, nil
+	}
+	tmpl, err := template.New("format").Funcs(template.FuncMap{
+		"json":  func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
+		"join":  strings.Join,
+		"lower": strings.ToLower,
+		"upper": strings.ToUpper,
+	}).Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("--format: %w", err)
+	}
+	return tmpl, nil
+}
+
+// printInspect prints inspect results as an indented JSON array (tmpl nil), as docker
+// does, or each through tmpl on a line of its own.
+func printInspect[T any](w io.Writer, tmpl *template.Template, items []T) error {
 	if tmpl == nil {
-		data, err := json.MarshalIndent(out, "", "    ")
+		if items == nil {
+			items = []T{}
+		}
+		data, err := json.MarshalIndent(items, "", "    ")
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintln(w, string(data))
 		return err
 	}
-	for _, v := range out {
+	for _, v := range items {
 		if err := tmpl.Execute(w, v); err != nil {
 			return fmt.Errorf("--format: %w", err)
 		}

@@ -13,6 +13,7 @@ import (
 )
 
 type imageLsOptions struct {
+	all     bool
 	quiet   bool
 	format  string
 	digests bool
@@ -36,6 +37,7 @@ func newImageLsCmd() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
+	f.BoolVarP(&o.all, "all", "a", false, "show all images (intermediate images, the untagged parents of others, are hidden by default)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only image IDs")
 	f.StringVar(&o.format, "format", "table", "output format: table or json (one JSON object per line, as docker)")
 	f.BoolVar(&o.digests, "digests", false, "show digests")
@@ -78,9 +80,16 @@ func runImageLs(w io.Writer, filter string, o imageLsOptions) error {
 	if err != nil {
 		return err
 	}
+	hidden := map[string]bool{}
+	if !o.all {
+		hidden = image.Intermediates(imgs)
+	}
 	var rows []imageRow
 	var shown []*image.Image
 	for _, img := range imgs {
+		if hidden[img.ID] {
+			continue
+		}
 		id := img.ID
 		if !o.noTrunc {
 			id = img.ShortID()
@@ -92,18 +101,26 @@ func runImageLs(w io.Writer, filter string, o imageLsOptions) error {
 			CreatedSince: humanAgo(img.Config.Created.Time),
 			Size:         humanSize(img.Size),
 		}
-		refs := img.RepoTags
-		if len(refs) == 0 {
-			refs = []string{""}
+		// One row per tag; an image with digests but no tag gets one row per repository
+		// with tag <none> (as docker prints an image pulled by digest), else <none> <none>.
+		var names [][2]string
+		for _, t := range img.RepoTags {
+			i := strings.LastIndex(t, ":")
+			names = append(names, [2]string{t[:i], t[i+1:]})
+		}
+		if len(names) == 0 {
+			for _, d := range img.RepoDigests {
+				repo, _, _ := strings.Cut(d, "@")
+				names = append(names, [2]string{repo, "<none>"})
+			}
+		}
+		if len(names) == 0 {
+			names = [][2]string{{"<none>", "<none>"}}
 		}
 		matched := false
-		for _, t := range refs {
+		for _, n := range names {
 			row := base
-			row.Repository, row.Tag = "<none>", "<none>"
-			if t != "" {
-				i := strings.LastIndex(t, ":")
-				row.Repository, row.Tag = t[:i], t[i+1:]
-			}
+			row.Repository, row.Tag = n[0], n[1]
 			if want.repo != "" && (row.Repository != want.repo || (want.tag != "" && row.Tag != want.tag)) {
 				continue
 			}

@@ -50,32 +50,38 @@ func runImagePull(ctx context.Context, cmd *cobra.Command, ref string, o imagePu
 		}
 		opts.Platform = p
 	}
+	r, err := image.ParseReference(ref)
+	if err != nil {
+		return err
+	}
 	s, err := openImageStore()
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
+	progress := newPullProgress(out)
 	if !o.quiet {
-		fmt.Fprintf(out, "Pulling %s\n", ref)
-		opts.Progress = newPullProgress(out).update
+		fmt.Fprintf(out, "%s: Pulling from %s\n", r.Identifier(), r.Context().RepositoryStr())
+		opts.Progress = progress.update
 	}
-	start := time.Now()
 	img, err := s.Pull(ctx, ref, opts)
 	if err != nil {
 		return err
 	}
-	name := ref
-	if len(img.RepoTags) > 0 {
-		name = img.RepoTags[0]
-	}
 	if !o.quiet {
+		repo := image.RepositoryName(r.Context())
 		for _, d := range img.RepoDigests {
-			fmt.Fprintf(out, "Digest: %s\n", d[strings.Index(d, "@")+1:])
-			break
+			if strings.HasPrefix(d, repo+"@") {
+				fmt.Fprintf(out, "Digest: %s\n", strings.TrimPrefix(d, repo+"@"))
+			}
 		}
-		fmt.Fprintf(out, "Status: image %s stored in %.1fs (ID %s)\n", ref, time.Since(start).Seconds(), img.ShortID())
+		if progress.downloaded {
+			fmt.Fprintf(out, "Status: Downloaded newer image for %s\n", image.Canonical(r))
+		} else {
+			fmt.Fprintf(out, "Status: Image is up to date for %s\n", image.Canonical(r))
+		}
 	}
-	fmt.Fprintln(out, name)
+	fmt.Fprintln(out, image.Canonical(r))
 	return nil
 }
 
@@ -90,6 +96,8 @@ type pullProgress struct {
 	drawn  int
 	last   time.Time
 	status map[v1.Hash]string // plain mode: last status printed
+	// downloaded: some layer was downloaded (not all were in the store already).
+	downloaded bool
 }
 
 func newPullProgress(w io.Writer) *pullProgress {
@@ -104,6 +112,9 @@ func (p *pullProgress) update(ev image.Progress) {
 		p.order = append(p.order, ev.Layer)
 	}
 	p.state[ev.Layer] = ev
+	if ev.Status == image.StatusComplete {
+		p.downloaded = true
+	}
 	if !p.tty {
 		if p.status[ev.Layer] == ev.Status {
 			return

@@ -9,11 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/stackhq/stack/runtime"
+	"github.com/stackhq/stack/runtime/build"
 	"github.com/stackhq/stack/runtime/image"
 )
 
 type imageRmOptions struct {
-	force bool
+	force   bool
+	noPrune bool
 }
 
 func newImageRmCmd() *cobra.Command {
@@ -27,7 +30,8 @@ func newImageRmCmd() *cobra.Command {
 			return runImageRm(cmd.OutOrStdout(), cmd.ErrOrStderr(), args, o)
 		},
 	}
-	cmd.Flags().BoolVar(&o.force, "force", false, "remove an image with several tags by ID; untag an image a container uses")
+	cmd.Flags().BoolVarP(&o.force, "force", "f", false, "remove an image with several tags by ID; untag an image a container uses")
+	cmd.Flags().BoolVar(&o.noPrune, "no-prune", false, "do not delete untagged parents (the steps of a build)")
 	return cmd
 }
 
@@ -36,9 +40,13 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 	if err != nil {
 		return err
 	}
+	inUse, err := imagesInUse()
+	if err != nil {
+		return err
+	}
 	failed := 0
 	for _, ref := range refs {
-		rep, err := s.Remove(ref, image.RemoveOptions{Force: o.force, InUse: nil /* TODO(runtime): the container list */})
+		rep, err := s.Remove(ref, image.RemoveOptions{Force: o.force, NoPrune: o.noPrune, InUse: inUse})
 		for _, u := range rep.Untagged {
 			fmt.Fprintf(w, "Untagged: %s\n", u)
 		}
@@ -50,9 +58,11 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 			hint := ""
 			switch {
 			case errors.Is(err, image.ErrInUse):
-				hint = " (remove the container first, or use --force to untag it)"
+				hint = " (remove the container first, or use -f to untag it)"
 			case errors.Is(err, image.ErrMultipleReferences):
-				hint = " (remove it by tag, or use --force)"
+				hint = " (remove it by tag, or use -f)"
+			case errors.Is(err, image.ErrHasChildren):
+				hint = " (remove the images made from it first)"
 			}
 			fmt.Fprintf(errw, "stack: %v%s\n", err, hint)
 		}
@@ -61,6 +71,25 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// imagesInUse returns the test rm and prune use: whether any container in the store,
+// running or not, was made from the image. A container created after the listing is not
+// seen; `stack container create` of an image being removed can race with it.
+func imagesInUse() (func(id string) bool, error) {
+	m, err := runtime.New(global.root)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := m.List(runtime.ListOptions{All: true})
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range cs {
+		used[c.ImageID] = true
+	}
+	return func(id string) bool { return used[id] }, nil
 }
 
 type imagePruneOptions struct {
@@ -72,14 +101,19 @@ func newImagePruneCmd() *cobra.Command {
 	var o imagePruneOptions
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
-		Short: "Remove untagged images (with -a: all images no container uses)",
-		Args:  cobra.NoArgs,
+		Short: "Remove dangling images (with -a: all images no container uses) and their build cache entries",
+		Long: `Remove dangling images: untagged images that are not the parent of another image.
+With -a, remove every image no container uses. An image a container uses is never
+removed, nor are the images it was made from. The build cache entries of removed images
+go too (the cache follows the images, as Docker's classic builder cache does); use
+'stack image build --no-cache' to rebuild without it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runImagePrune(cmd.InOrStdin(), cmd.OutOrStdout(), o)
 		},
 	}
-	cmd.Flags().BoolVarP(&o.all, "all", "a", false, "remove all images no container uses, not only untagged ones")
-	cmd.Flags().BoolVar(&o.force, "force", false, "do not ask for confirmation")
+	cmd.Flags().BoolVarP(&o.all, "all", "a", false, "remove all images no container uses, not only dangling ones")
+	cmd.Flags().BoolVarP(&o.force, "force", "f", false, "do not ask for confirmation")
 	return cmd
 }
 
@@ -99,11 +133,32 @@ func runImagePrune(in io.Reader, w io.Writer, o imagePruneOptions) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.Prune(image.PruneOptions{All: o.all, InUse: nil /* TODO(runtime): the container list */})
-	if len(rep.Deleted) > 0 {
+	inUse, err := imagesInUse()
+	if err != nil {
+		return err
+	}
+	rep, err := s.Prune(image.PruneOptions{All: o.all, InUse: inUse})
+	var keys []string
+	if err == nil {
+		keys, err = build.PruneCache(global.root, func(id string) bool {
+			_, err := s.Get(id)
+			return !errors.Is(err, image.ErrNotFound)
+		})
+	}
+	if len(rep.Untagged) > 0 || len(rep.Deleted) > 0 {
 		fmt.Fprintln(w, "Deleted Images:")
+		for _, u := range rep.Untagged {
+			fmt.Fprintf(w, "untagged: %s\n", u)
+		}
 		for _, d := range rep.Deleted {
 			fmt.Fprintf(w, "deleted: %s\n", d)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(keys) > 0 {
+		fmt.Fprintln(w, "Deleted build cache objects:")
+		for _, k := range keys {
+			fmt.Fprintln(w, k)
 		}
 		fmt.Fprintln(w)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	goruntime "runtime"
 
+	"github.com/stackhq/stack/engine"
 	"github.com/stackhq/stack/network"
 	"github.com/stackhq/stack/runtime"
 )
@@ -23,7 +24,7 @@ func init() { goruntime.LockOSThread() }
 func main() {
 	// The runtime re-executes this binary for its internal roles (the per-container monitor,
 	// the container's init); they run and exit here, before cobra or anything else starts.
-	runtime.RunRole(os.Args, runtime.Hooks{Release: releaseContainer})
+	runtime.RunRole(os.Args, runtime.Hooks{Release: engine.Release})
 	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
 		os.Exit(runDNSRole(os.Args[2:]))
 	}

@@ -3,25 +3,18 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 	"github.com/stackhq/stack/network"
+	"github.com/stackhq/stack/runtime"
 )
 
 // stackRunDir is the volatile state directory of a store root: /run/stack for the default
 // root, else <root>/run, so tests with a temp root are isolated.
-func stackRunDir(root string) string {
-	if filepath.Clean(root) == "/var/lib/stack" {
-		return "/run/stack"
-	}
-	return filepath.Join(root, "run")
-}
-
 func openNetworks() (*network.Manager, error) {
-	return network.Open(global.root, stackRunDir(global.root))
+	return network.Open(global.root, runtime.RunDir(global.root))
 }
 
 func newNetworkCmd() *cobra.Command {
@@ -151,7 +144,7 @@ func newNetworkRmCmd() *cobra.Command {
 		Short:   "Remove networks no container is connected to",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := sweepStores(cmd.Context()); err != nil {
+			if err := sweepEngine(cmd.Context()); err != nil {
 				return err
 			}
 			m, err := openNetworks()
@@ -175,7 +168,7 @@ func newNetworkPruneCmd() *cobra.Command {
 		Short: "Remove every network no container is connected to",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := sweepStores(cmd.Context()); err != nil {
+			if err := sweepEngine(cmd.Context()); err != nil {
 				return err
 			}
 			m, err := openNetworks()

@@ -86,7 +86,8 @@ func (v *liveView) event(e reconcile.Event) {
 // finalStatus reports whether e ends its resource's work: its clock stops and it gets a mark.
 func finalStatus(e reconcile.Event) bool {
 	switch e.Status {
-	case "Started", "Removed", "Pulled", "Built", "Healthy", "Error":
+	case "Started", "Removed", "Pulled", "Built", "Healthy", "Error",
+		"Stopped", "Paused", "Unpaused", "Killed":
 		return true
 	case "Created":
 		return !strings.HasPrefix(e.Resource, "service:") // a container goes on to start

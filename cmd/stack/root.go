@@ -41,6 +41,7 @@ func newRootCmd() *cobra.Command {
 		newImageCmd(),
 		newNetworkCmd(),
 		newVolumeCmd(),
+		newLsCmd(),
 	)
 	for _, c := range []*cobra.Command{
 		newConfigCmd(),
@@ -49,6 +50,22 @@ func newRootCmd() *cobra.Command {
 		newDiffCmd(),
 		newLogsCmd(),
 		newPsCmd(),
+		newStartCmd(),
+		newStopCmd(),
+		newRestartCmd(),
+		newPauseCmd(),
+		newUnpauseCmd(),
+		newKillCmd(),
+		newRmCmd(),
+		newExecCmd(),
+		newRunCmd(),
+		newPortCmd(),
+		newTopCmd(),
+		newImagesCmd(),
+		newPullCmd(),
+		newBuildCmd(),
+		newEventsCmd(),
+		newWaitCmd(),
 	} {
 		addProjectFlags(c)
 		root.AddCommand(c)
@@ -56,11 +73,20 @@ func newRootCmd() *cobra.Command {
 	return root
 }
 
-// addProjectFlags gives a stack verb the flags that name the stack.
+// addProjectFlags gives a stack verb the flags that name the stack. A verb whose own flag
+// has the shorthand -f or -p (compose's `rm -f` force, `run -p` publish) keeps it, and the
+// project flag is then only --file or --project-name there (before the verb, -f and -p
+// still name the stack: hoistProjectFlags writes them in their long form).
 func addProjectFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.StringArrayVarP(&global.files, "file", "f", nil, "stack file (repeatable; - reads standard input)")
-	pf.StringVarP(&global.project, "project-name", "p", "", "project name (default: name: in the file, else its directory)")
+	short := func(s string) string {
+		if cmd.Flags().ShorthandLookup(s) != nil {
+			return ""
+		}
+		return s
+	}
+	pf.StringArrayVarP(&global.files, "file", short("f"), nil, "stack file (repeatable; - reads standard input)")
+	pf.StringVarP(&global.project, "project-name", short("p"), "", "project name (default: name: in the file, else its directory)")
 	pf.StringArrayVar(&global.envFiles, "env-file", nil, "file of variables for interpolation (default: .env beside the stack file)")
 	pf.StringArrayVar(&global.profiles, "profile", nil, "enable services of this profile (repeatable)")
 }
@@ -71,24 +97,34 @@ var projectFlagsWithValue = map[string]bool{
 	"--env-file": true, "--profile": true, "--root": true,
 }
 
+// longProjectFlags are the long forms of the project flags' shorthands.
+var longProjectFlags = map[string]string{"-f": "--file", "-p": "--project-name"}
+
 // hoistProjectFlags moves the flags written before the verb (`stack -f a.yaml -p demo up`)
-// to just after it (`stack up -f a.yaml -p demo`), where the verb's own flag set parses
-// them. Anything else before the verb is left in place for cobra to report.
+// to just after it, in their long form (`stack up --file a.yaml --project-name demo`), where
+// the verb's own flag set parses them; the long form is unambiguous on verbs where -f or -p
+// is a flag of their own. Anything else before the verb is left in place for cobra to report.
 func hoistProjectFlags(args []string) []string {
 	var lead []string
 	i := 0
 	for i < len(args) {
 		a := args[i]
-		name, _, hasValue := strings.Cut(a, "=")
+		name, value, hasValue := strings.Cut(a, "=")
 		switch {
 		case projectFlagsWithValue[name] && hasValue:
+			if long, ok := longProjectFlags[name]; ok {
+				a = long + "=" + value
+			}
 			lead = append(lead, a)
 			i++
 		case projectFlagsWithValue[a] && i+1 < len(args):
+			if long, ok := longProjectFlags[a]; ok {
+				a = long
+			}
 			lead = append(lead, a, args[i+1])
 			i += 2
 		case len(a) > 2 && (strings.HasPrefix(a, "-f") || strings.HasPrefix(a, "-p")) && a[1] != '-':
-			lead = append(lead, a) // -fstack.yaml
+			lead = append(lead, longProjectFlags[a[:2]]+"="+a[2:]) // -fstack.yaml
 			i++
 		default:
 			if i == len(args) || strings.HasPrefix(a, "-") || len(lead) == 0 {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,8 +24,14 @@ type stackSession struct {
 	project *spec.Project
 	engine  *engine.Engine
 	unlock  func()
-	// buildOutput receives the steps of image builds (nil: silent).
+	// buildOutput receives the steps of image builds (nil: silent), each line prefixed with
+	// the service's name, since builds run in parallel.
 	buildOutput io.Writer
+	outputMu    sync.Mutex // one build line at a time on buildOutput
+	// buildArgs override the build args of the stack file; buildNoCache runs every step
+	// (`stack build --build-arg`, `--no-cache`).
+	buildArgs    map[string]string
+	buildNoCache bool
 }
 
 // openStack loads the stack file (activating the named services whatever their profiles),
@@ -104,12 +112,23 @@ func (s *stackSession) buildService(ctx context.Context, svc *spec.Service) erro
 	if dockerfile != "" && !filepath.IsAbs(dockerfile) {
 		dockerfile = filepath.Join(svc.Build.Context, dockerfile)
 	}
-	_, err := build.Build(ctx, build.Options{
+	args := maps.Clone(svc.Build.Args)
+	if len(s.buildArgs) > 0 && args == nil {
+		args = map[string]string{}
+	}
+	maps.Copy(args, s.buildArgs)
+	opts := build.Options{
 		Root: global.root, Store: s.engine.Images, Runtime: s.engine.Containers,
 		Network: network.DefaultNetwork, ContextDir: svc.Build.Context, Dockerfile: dockerfile,
-		Args: svc.Build.Args, Target: svc.Build.Target, Tags: []string{svc.Image},
-		Progress: s.buildOutput, Mode: build.ProgressPlain,
-	})
+		Args: args, Target: svc.Build.Target, Tags: []string{svc.Image}, NoCache: s.buildNoCache,
+		Mode: build.ProgressPlain,
+	}
+	if s.buildOutput != nil {
+		pw := &prefixWriter{mu: &s.outputMu, w: s.buildOutput, prefix: svc.Name + " | "}
+		defer pw.flush()
+		opts.Progress = pw
+	}
+	_, err := build.Build(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("build %s: %w", svc.Name, err)
 	}

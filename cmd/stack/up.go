@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -169,7 +170,7 @@ func followStack(cmd *cobra.Command, s *stackSession, services []string, o *upOp
 	defer signal.Stop(sigs)
 	done := make(chan error, 1)
 	go func() {
-		done <- followLogs(ctx, cmd, s, observed.Containers, logsOptions{follow: true, noColor: o.noColor})
+		done <- followLogs(ctx, cmd, s, observed.Containers, logsOptions{follow: true, tail: -1, noColor: o.noColor})
 	}()
 	select {
 	case err := <-done:
@@ -184,12 +185,16 @@ func followStack(cmd *cobra.Command, s *stackSession, services []string, o *upOp
 		}
 	}()
 	timeout := time.Duration(o.timeout) * time.Second
-	var errs []error
-	for _, c := range observed.Containers {
-		if err := s.engine.Containers.Stop(context.Background(), c.ID, &timeout); err != nil {
-			errs = append(errs, err)
-		}
+	errs := make([]error, len(observed.Containers))
+	var wg sync.WaitGroup
+	for i, c := range observed.Containers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.engine.Containers.Stop(context.Background(), c.ID, &timeout)
+		}()
 	}
+	wg.Wait()
 	cancel()
 	<-done
 	return errors.Join(errs...)

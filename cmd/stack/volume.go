@@ -120,7 +120,7 @@ func newVolumeRmCmd() *cobra.Command {
 		Short:   "Remove volumes and their data (refused while a container uses one)",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := sweepStores(cmd.Context()); err != nil {
+			if err := sweepEngine(cmd.Context()); err != nil {
 				return err
 			}
 			s, err := volume.Open(global.root)
@@ -145,7 +145,7 @@ func newVolumePruneCmd() *cobra.Command {
 		Short: "Remove unused anonymous volumes (with --all, unused named ones too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := sweepStores(cmd.Context()); err != nil {
+			if err := sweepEngine(cmd.Context()); err != nil {
 				return err
 			}
 			s, err := volume.Open(global.root)

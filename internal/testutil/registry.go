@@ -24,12 +24,33 @@ import (
 // test is skipped when the package is not installed (make deps installs it).
 func Registry(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
+	if _, err := exec.LookPath("docker-registry"); err != nil {
 		t.Skip("SKIP: docker-registry is not installed (apt-get install docker-registry, or make deps)")
 	}
-	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr, err := FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, stop, err := StartRegistry(t.TempDir(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if logs := stop(); t.Failed() {
+			t.Logf("docker-registry output:\n%s", logs)
+		}
+	})
+	return addr
+}
+
+// StartRegistry starts docker-registry listening on addr (a 127.0.0.1 address) with its
+// storage and config in dir, and waits until it answers. stop kills it, waits for it and
+// returns what it printed. The benchmarks use it too.
+func StartRegistry(dir, addr string) (string, func() string, error) {
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		return "", nil, err
+	}
 	config := fmt.Sprintf(`version: 0.1
 log:
   level: error
@@ -45,53 +66,51 @@ http:
 `, filepath.Join(dir, "data"), addr)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	cmd := exec.Command(bin, "serve", cfgPath)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start docker-registry: %v", err)
+		return "", nil, fmt.Errorf("start docker-registry: %w", err)
 	}
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
+	stop := func() string {
 		cmd.Process.Kill()
 		<-done
-		if t.Failed() {
-			t.Logf("docker-registry output:\n%s", logs.String())
-		}
-	})
+		return logs.String()
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/v2/")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return addr
+				return addr, stop, nil
 			}
 		}
 		select {
 		case <-done:
-			t.Fatalf("docker-registry exited: %s", logs.String())
+			return "", nil, fmt.Errorf("docker-registry exited: %s", logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not answer on %s: %v\n%s", addr, err, logs.String())
+			out := stop()
+			return "", nil, fmt.Errorf("docker-registry did not answer on %s: %v\n%s", addr, err, out)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
-func freeAddr(t testing.TB) string {
-	t.Helper()
+// FreeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer l.Close()
-	return l.Addr().String()
+	return l.Addr().String(), nil
 }
 
 // BuildImage makes an image in memory from layer tars (base first) with go-containerregistry's

@@ -109,6 +109,13 @@ func Build(ctx context.Context, opts Options) (*image.Image, error) {
 	if err := b.planStages(); err != nil {
 		return nil, err
 	}
+	// Until the result is tagged, each step's image is a dangling leaf: keep a concurrent
+	// `stack image prune` from deleting its layers under the next step.
+	release, err := opts.Store.Hold()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var target *stage
 	for _, s := range b.stages {
 		if !s.needed {

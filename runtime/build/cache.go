@@ -80,29 +80,44 @@ func cachePut(root, key, id string) error {
 	return nil
 }
 
-// PruneCache drops the whole build cache of the store root and returns how many entries
-// it removed. The intermediate images the entries pointed to stay in the image store
-// (untagged) until `stack image prune` removes them; no later build will reuse them.
-func PruneCache(root string) (int, error) {
+// PruneCache drops entries of the build cache of the store root and returns the keys of
+// those it removed: with keep nil, every entry (and the temp files of interrupted writes);
+// otherwise the entries whose image keep rejects. `stack image prune` passes "the image is
+// still stored", so the cache never points at removed images: it follows the images, as
+// Docker's classic builder cache (which is the intermediate images) does.
+func PruneCache(root string, keep func(imageID string) bool) ([]string, error) {
 	dir := cacheDir(root)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return nil, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("read build cache: %w", err)
+		return nil, fmt.Errorf("read build cache: %w", err)
 	}
-	n := 0
+	var removed []string
 	for _, e := range entries {
 		if e.Name() == scratchDirName {
 			continue // in use by running builds
 		}
-		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-			return n, fmt.Errorf("prune build cache: %w", err)
+		tmp := strings.HasPrefix(e.Name(), ".tmp-")
+		if keep != nil {
+			if tmp {
+				continue // maybe a running build's write
+			}
+			id, err := cacheGet(root, e.Name())
+			if err != nil {
+				return removed, err
+			}
+			if keep(id) {
+				continue
+			}
 		}
-		if !strings.HasPrefix(e.Name(), ".tmp-") {
-			n++
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return removed, fmt.Errorf("prune build cache: %w", err)
+		}
+		if !tmp {
+			removed = append(removed, e.Name())
 		}
 	}
-	return n, nil
+	return removed, nil
 }

@@ -220,13 +220,24 @@ func TestCacheStore(t *testing.T) {
 	if id, err := cacheGet(root, "k"); err != nil || id != "sha256:abc" {
 		t.Fatalf("get: %q %v", id, err)
 	}
-	if n, err := PruneCache(root); err != nil || n != 1 {
-		t.Fatalf("PruneCache = %d, %v", n, err)
+	if err := cachePut(root, "gone", "sha256:def"); err != nil {
+		t.Fatal(err)
+	}
+	// Selective: only the entry whose image is gone.
+	stored := func(id string) bool { return id == "sha256:abc" }
+	if keys, err := PruneCache(root, stored); err != nil || !reflect.DeepEqual(keys, []string{"gone"}) {
+		t.Fatalf("PruneCache(stored) = %v, %v", keys, err)
+	}
+	if id, _ := cacheGet(root, "k"); id != "sha256:abc" {
+		t.Error("an entry of a stored image was pruned")
+	}
+	if keys, err := PruneCache(root, nil); err != nil || !reflect.DeepEqual(keys, []string{"k"}) {
+		t.Fatalf("PruneCache(nil) = %v, %v", keys, err)
 	}
 	if id, _ := cacheGet(root, "k"); id != "" {
 		t.Error("entry survived prune")
 	}
-	if n, err := PruneCache(t.TempDir()); err != nil || n != 0 {
-		t.Errorf("prune of no cache: %d %v", n, err)
+	if keys, err := PruneCache(t.TempDir(), nil); err != nil || len(keys) != 0 {
+		t.Errorf("prune of no cache: %v %v", keys, err)
 	}
 }

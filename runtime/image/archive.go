@@ -59,7 +59,7 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]*Image, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	dec, err := decompress(r)
+	dec, err := Decompress(r)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
@@ -167,7 +167,7 @@ func (s *Store) loadDockerImage(ctx context.Context, dir string, e dockerArchive
 	if err != nil {
 		return nil, err
 	}
-	return s.commitImage(rawConfig, rawManifest, refs)
+	return s.commitImage(rawConfig, rawManifest, refs, "")
 }
 
 // isCompressed tells a gzip or zstd layer file from a plain tar.
@@ -300,7 +300,7 @@ func (s *Store) loadOCIImage(ctx context.Context, dir string, digest v1.Hash, re
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return s.commitImage(rawConfig, rawManifest, refs)
+	return s.commitImage(rawConfig, rawManifest, refs, "")
 }
 
 // Save writes the images refs name (tags, digests or IDs) as one archive that is both a
@@ -326,7 +326,7 @@ func (s *Store) Save(ctx context.Context, w io.Writer, refs []string) error {
 		}
 		if _, isID := parseID(ref); !isID {
 			if r, err := ParseReference(ref); err == nil {
-				if c := canonical(r); !strings.Contains(c, "@") && !slices.Contains(sv.tags, c) {
+				if c := Canonical(r); !strings.Contains(c, "@") && !slices.Contains(sv.tags, c) {
 					sv.tags = append(sv.tags, c)
 				}
 			}

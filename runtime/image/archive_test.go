@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -159,4 +161,19 @@ func archiveOf(t *testing.T, files, symlinks map[string]string) []byte {
 	}
 	tw.Close()
 	return buf.Bytes()
+}
+
+func TestLoadDiffIDMismatch(t *testing.T) {
+	layer := makeTar(t, file("a", "a"))
+	cfg := mustJSON(t, v1.ConfigFile{OS: "linux", Architecture: "amd64", RootFS: v1.RootFS{Type: "layers", DiffIDs: []v1.Hash{{Algorithm: "sha256", Hex: sixtyFourA()}}}})
+	manifest := mustJSON(t, []dockerArchiveEntry{{Config: "config.json", RepoTags: []string{"bad:1"}, Layers: []string{"layer.tar"}}})
+	archive := archiveOf(t, map[string]string{"manifest.json": string(manifest), "config.json": string(cfg), "layer.tar": string(layer)}, nil)
+	s := openStore(t)
+	if _, err := s.Load(context.Background(), bytes.NewReader(archive)); !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("Load = %v, want ErrDigestMismatch", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(s.Root(), "layers")); len(entries) != 0 {
+		t.Errorf("a layer with the wrong DiffID was stored: %v", entries)
+	}
+	assertNoTemp(t, s)
 }

@@ -16,6 +16,20 @@ import (
 // referenced by an image record are never collected.
 func (s *Store) beginWrite() (*fileLock, error) { return s.lock("gc", false) }
 
+// Hold marks a long write in progress until release is called: a Dockerfile build, whose
+// step images stay untagged leaves (dangling) until the next step is committed on them.
+// Garbage collection (Remove, Prune) waits for it, so the layers a running build stands on
+// are never deleted under it; a prune meanwhile may still drop the records of its dangling
+// step images (the build then records no parent for the next step, and misses its cache
+// next time).
+func (s *Store) Hold() (release func(), err error) {
+	l, err := s.beginWrite()
+	if err != nil {
+		return nil, err
+	}
+	return l.unlock, nil
+}
+
 // putBlob stores data as a blob (if not already there) and returns its digest.
 func (s *Store) putBlob(data []byte) (v1.Hash, error) {
 	h, _, err := v1.SHA256(bytes.NewReader(data))
@@ -31,10 +45,11 @@ func (s *Store) putBlob(data []byte) (v1.Hash, error) {
 	return h, nil
 }
 
-// commitImage stores the config and manifest blobs, writes the image record and points refs
-// (canonical tags and digest references) at the image. A tag that named another image moves
-// to this one; the other image stays, untagged, as Docker does.
-func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string) (*Image, error) {
+// commitImage stores the config and manifest blobs, writes the image record (with parent,
+// the ID of the image it was made from, or "") and points refs (canonical tags and digest
+// references) at the image. A tag that named another image moves to this one; the other
+// image stays, untagged, as Docker does.
+func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string, parent string) (*Image, error) {
 	id, err := s.putBlob(rawConfig)
 	if err != nil {
 		return nil, err
@@ -53,7 +68,7 @@ func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string) (*Imag
 		if !os.IsNotExist(err) {
 			return nil, fmt.Errorf("read image record %s: %w", id, err)
 		}
-		rec = record{ID: id.String(), Manifest: mh, Added: time.Now().UTC()}
+		rec = record{ID: id.String(), Manifest: mh, Added: time.Now().UTC(), Parent: parent}
 		if err := writeJSONAtomic(s.recordPath(id), rec); err != nil {
 			return nil, err
 		}
@@ -85,7 +100,7 @@ func canonicalRefs(tags []string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, canonical(r))
+		out = append(out, Canonical(r))
 	}
 	return out, nil
 }

@@ -32,6 +32,7 @@ type CreateOptions struct {
 
 // Create stores a new image: the parent's layers plus opts.Layers (each unpacked once and
 // stored compressed), with opts.Config and the parent's history followed by opts.History.
+// The new image records the parent's ID (Image.Parent).
 // The Dockerfile builder commits each build result through Create.
 func (s *Store) Create(ctx context.Context, opts CreateOptions) (*Image, error) {
 	refs, err := canonicalRefs(opts.Tags)
@@ -97,11 +98,16 @@ func (s *Store) Create(ctx context.Context, opts CreateOptions) (*Image, error) 
 		descs = append(descs, v1.Descriptor{MediaType: l.MediaType, Size: l.BlobSize, Digest: l.Blob})
 		parent = l.ChainID
 	}
-	return s.commitNew(cfg, descs, oci, refs)
+	parentID := ""
+	if opts.Parent != nil {
+		parentID = opts.Parent.ID
+	}
+	return s.commitNew(cfg, descs, oci, refs, parentID)
 }
 
-// commitNew encodes a config made here, builds its manifest and commits the image.
-func (s *Store) commitNew(cfg v1.ConfigFile, layers []v1.Descriptor, oci bool, refs []string) (*Image, error) {
+// commitNew encodes a config made here, builds its manifest and commits the image with the
+// given parent image ID ("" for none).
+func (s *Store) commitNew(cfg v1.ConfigFile, layers []v1.Descriptor, oci bool, refs []string, parent string) (*Image, error) {
 	rawConfig, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
@@ -110,5 +116,5 @@ func (s *Store) commitNew(cfg v1.ConfigFile, layers []v1.Descriptor, oci bool, r
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
-	return s.commitImage(rawConfig, rawManifest, refs)
+	return s.commitImage(rawConfig, rawManifest, refs, parent)
 }

@@ -10,7 +10,8 @@
 //	layers/<chain-hex>/      one unpacked layer, keyed by its chain ID:
 //	    diff/                the layer's files (an overlayfs lowerdir)
 //	    layer.json           DiffID, ChainID, unpacked size
-//	images/<id-hex>.json     one image: manifest digest and the blob of each layer
+//	images/<id-hex>.json     one image: manifest digest, when it was added, its parent image
+//	                         (the image Create made it from; Remove, Prune and History follow it)
 //	repositories.json        references (tags and digests) → image ID
 //	locks/                   flock files, one per blob and per layer being written
 //	tmp/                     work in progress; emptied of stale entries on Open
@@ -25,11 +26,14 @@
 // repositories.json are written with CreateTemp + Rename.
 //
 // Two processes that store the same blob or layer at the same time serialize on
-// locks/blob-<hex> or locks/layer-<chain-hex> (flock, released when the process dies): the
-// second finds the content in place once it holds the lock and uses it. Image records,
-// references and garbage collection are serialized by the store lock (locks/store), held only
-// for those short metadata updates, never while downloading or unpacking. Garbage collection
-// takes each blob or layer lock before deleting, so it never removes content that a running
-// pull has just stored but not yet referenced: pulls hold the store lock while they commit the
-// image record, and collection only removes what no record references while it holds it.
+// locks/layer-<chain-hex> and locks/blob-<hex> (flock, released when the process dies; always
+// taken layer first, then blob): the second finds the content in place once it holds the lock
+// and uses it. Image records and repositories.json are changed under locks/store, held only
+// for those short updates, never while downloading or unpacking.
+//
+// Every write (pull, import, load, create) holds locks/gc shared from before it stores its
+// first blob until its image record is committed; garbage collection (rm, prune) takes it
+// exclusive, so content stored but not yet referenced is never collected, and the lock files
+// of what it deletes can go too. Open empties tmp/ only when it gets locks/gc exclusive at
+// once, that is when no write is running.
 package image

@@ -17,6 +17,9 @@ var (
 	ErrUnsafeEntry = errors.New("unsafe layer entry")
 	// ErrInUse: the image is used by a container (remove with force).
 	ErrInUse = errors.New("image is in use by a container")
+	// ErrHasChildren: other images were made from the image (it is their parent); remove
+	// them first. Not overridden by force, as in Docker.
+	ErrHasChildren = errors.New("image has dependent child images")
 	// ErrMultipleReferences: the image has several tags; remove by tag or with force.
 	ErrMultipleReferences = errors.New("image is referenced in multiple repositories")
 	// ErrInvalidChange: a --change instruction is not one that import supports.

@@ -37,10 +37,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, changes []s
 		return nil, err
 	}
 	defer w.unlock()
-	l, err := s.storeLayer(ctx, layerJob{open: func(context.Context) (io.ReadCloser, error) { return decompress(r) }})
+	l, err := s.storeLayer(ctx, layerJob{open: func(context.Context) (io.ReadCloser, error) { return Decompress(r) }})
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
 	cfg.RootFS.DiffIDs = []v1.Hash{l.DiffID}
-	return s.commitNew(cfg, []v1.Descriptor{{MediaType: l.MediaType, Size: l.BlobSize, Digest: l.Blob}}, false, refs)
+	return s.commitNew(cfg, []v1.Descriptor{{MediaType: l.MediaType, Size: l.BlobSize, Digest: l.Blob}}, false, refs, "")
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -15,6 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -167,7 +167,7 @@ func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, 
 	var tarStream io.Reader
 	var gz *gzip.Writer
 	if job.compressed {
-		dec, err := decompress(io.TeeReader(src, blobCount))
+		dec, err := Decompress(io.TeeReader(src, blobCount))
 		if err != nil {
 			return res, fmt.Errorf("decompress layer: %w", err)
 		}
@@ -241,32 +241,37 @@ func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, 
 	return res, nil
 }
 
-// decompress returns the uncompressed stream of a layer blob: gzip, bzip2, zstd or plain tar,
-// recognized by their magic numbers.
-func decompress(r io.Reader) (io.ReadCloser, error) {
+// Decompress returns the uncompressed stream of a layer or archive: gzip, bzip2, zstd or
+// plain tar, recognized by their magic numbers. Compressed input is decompressed on a
+// goroutine of its own, a few chunks ahead of the reader, so that decompressing and writing
+// files overlap as they do in `tar -xz` (two processes); closing the reader stops it.
+func Decompress(r io.Reader) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	magic, err := br.Peek(4)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
+	var dec io.Reader
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		// klauspost/compress's gzip: measured faster than compress/gzip (bench/image).
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, err
 		}
-		zr.Multistream(true)
-		return zr, nil
+		dec = zr
 	case bytes.HasPrefix(magic, []byte("BZh")):
-		return io.NopCloser(bzip2.NewReader(br)), nil
+		dec = bzip2.NewReader(br)
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		zr, err := zstd.NewReader(br)
 		if err != nil {
 			return nil, err
 		}
-		return zr.IOReadCloser(), nil
+		return zr.IOReadCloser(), nil // zstd decodes on goroutines of its own
+	default:
+		return io.NopCloser(br), nil
 	}
-	return io.NopCloser(br), nil
+	return newReadAhead(dec), nil
 }
 
 type countWriter struct {

@@ -125,9 +125,9 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	}
 	refs := []string{RepositoryName(r.Context()) + "@" + desc.Digest.String()}
 	if _, ok := r.(name.Tag); ok {
-		refs = append(refs, canonical(r))
+		refs = append(refs, Canonical(r))
 	}
-	return s.commitImage(rawConfig, rawManifest, refs)
+	return s.commitImage(rawConfig, rawManifest, refs, "")
 }
 
 // selectImage returns the image a descriptor names: itself, or the child of an index that

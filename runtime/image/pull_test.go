@@ -343,3 +343,66 @@ func assertNoTemp(t *testing.T, s *Store) {
 		t.Errorf("tmp/ not empty: %v", tmp)
 	}
 }
+
+// TestPullInsecureTLS: a registry with a self-signed certificate is refused, and accepted
+// with Insecure (docker's --insecure-registry, our --insecure).
+func TestPullInsecureTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "https://")
+	img := testutil.BuildImage(t, v1.Config{}, testutil.Tar(t, "f", "tls"))
+	push(t, host+"/tls:1", img, remote.WithTransport(srv.Client().Transport))
+	s := openStore(t)
+	if _, err := s.Pull(context.Background(), host+"/tls:1", PullOptions{Retries: -1}); err == nil {
+		t.Fatal("pull from a registry with an unverifiable certificate succeeded without Insecure")
+	}
+	got, err := s.Pull(context.Background(), host+"/tls:1", PullOptions{Insecure: true})
+	if err != nil {
+		t.Fatalf("pull with Insecure: %v", err)
+	}
+	if id, _ := img.ConfigName(); got.ID != id.String() {
+		t.Errorf("ID = %s", got.ID)
+	}
+}
+
+// TestPullInterruptedLeavesNothing: a pull cancelled while a layer is downloading leaves no
+// layer, blob or image visible, and nothing in tmp/.
+func TestPullInterruptedLeavesNothing(t *testing.T) {
+	img := threeLayers(t)
+	layers, _ := img.Layers()
+	slow, _ := layers[1].Digest()
+	ctx, cancel := context.WithCancel(context.Background())
+	host := startRegistry(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+slow.String()) {
+				w.Header().Set("Content-Length", "1000000")
+				w.WriteHeader(http.StatusOK)
+				w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
+				w.(http.Flusher).Flush()
+				cancel() // the client gives up in the middle of the layer
+				<-r.Context().Done()
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	push(t, host+"/interrupted:1", img)
+	s := openStore(t)
+	if _, err := s.Pull(ctx, host+"/interrupted:1", PullOptions{RetryDelay: time.Millisecond}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted pull = %v, want context.Canceled", err)
+	}
+	if list, _ := s.List(); len(list) != 0 {
+		t.Errorf("an image is visible: %v", list)
+	}
+	for _, d := range []string{"layers", "blobs/sha256"} {
+		entries, _ := os.ReadDir(filepath.Join(s.Root(), d))
+		for _, e := range entries {
+			if e.Name() == slow.Hex || strings.HasPrefix(e.Name(), ".") {
+				t.Errorf("%s/%s: a partial entry is visible", d, e.Name())
+			}
+		}
+	}
+	assertNoTemp(t, s)
+}

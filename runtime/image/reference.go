@@ -21,10 +21,11 @@ func ParseReference(ref string) (name.Reference, error) {
 	return r, nil
 }
 
-// canonical is the stored form of a reference: "docker.io/library/busybox:latest",
-// "localhost:5000/x@sha256:…". go-containerregistry spells Docker Hub "index.docker.io";
-// stored names use "docker.io", as Docker and Podman print it.
-func canonical(r name.Reference) string {
+// Canonical is the stored form of a reference, as RepoTags and RepoDigests spell it:
+// "docker.io/library/busybox:latest", "localhost:5000/x@sha256:…". go-containerregistry
+// spells Docker Hub "index.docker.io"; stored names use "docker.io", as Docker and Podman
+// print it.
+func Canonical(r name.Reference) string {
 	if _, ok := r.(name.Digest); ok {
 		return RepositoryName(r.Context()) + "@" + r.Identifier()
 	}

@@ -136,7 +136,10 @@ func TestHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := img.History()
+	h, err := s.History(img)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	var sizes []int64
 	for _, e := range h {
@@ -149,7 +152,7 @@ func TestHistory(t *testing.T) {
 	if want := []int64{0, 3, 0, 5}; !reflect.DeepEqual(sizes, want) {
 		t.Errorf("sizes = %v, want %v", sizes, want)
 	}
-	if h[0].ID != img.ID || h[1].ID != "<missing>" || !h[0].EmptyLayer {
-		t.Errorf("IDs: %q %q", h[0].ID, h[1].ID)
+	if h[0].ID != img.ID || h[1].ID != "<missing>" || h[3].ID != base.ID || !h[0].EmptyLayer {
+		t.Errorf("IDs: %q %q %q", h[0].ID, h[1].ID, h[3].ID)
 	}
 }

@@ -33,6 +33,10 @@ type Image struct {
 	Size        int64         // sum of unpacked layer sizes
 	Manifest    v1.Hash       // digest of the stored manifest
 	Added       time.Time     // when the image was stored
+	// Parent is the ID of the image this one was made from by Create (a Dockerfile step's
+	// previous image), "" for pulled, imported and loaded images. Docker keeps the same
+	// link: it hides untagged parents from listings and prunes them with their child.
+	Parent string
 
 	emptyDir string // the store's empty directory, the lowerdir of an image without layers
 }
@@ -51,6 +55,7 @@ type record struct {
 	ID       string    `json:"id"`
 	Manifest v1.Hash   `json:"manifest"`
 	Added    time.Time `json:"added"`
+	Parent   string    `json:"parent,omitempty"` // image ID; see Image.Parent
 }
 
 // layerMeta is what layers/<chain-hex>/layer.json holds.
@@ -82,19 +87,20 @@ func Open(root string) (*Store, error) {
 // Root returns the store directory.
 func (s *Store) Root() string { return s.root }
 
-// cleanTmp removes entries of tmp/ older than an hour: an hour-old temp entry belongs to a
-// process that died (live ones are touched as they are written), and a fresh one may be a
-// concurrent pull's work in progress.
+// cleanTmp removes what processes that died left in tmp/, when no write is running (the gc
+// lock is free): then nothing in tmp/ is anyone's work in progress.
 func (s *Store) cleanTmp() {
+	l, err := s.tryLock("gc")
+	if err != nil || l == nil {
+		return // a write is running; a later Open cleans up
+	}
+	defer l.unlock()
 	entries, err := os.ReadDir(filepath.Join(s.root, "tmp"))
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		info, err := e.Info()
-		if err == nil && time.Since(info.ModTime()) > time.Hour {
-			os.RemoveAll(filepath.Join(s.root, "tmp", e.Name()))
-		}
+		os.RemoveAll(filepath.Join(s.root, "tmp", e.Name()))
 	}
 }
 
@@ -140,7 +146,7 @@ func (s *Store) resolve(ref string) (v1.Hash, error) {
 		return v1.Hash{}, err
 	}
 	if r, perr := ParseReference(ref); perr == nil {
-		if id, ok := refs[canonical(r)]; ok {
+		if id, ok := refs[Canonical(r)]; ok {
 			return v1.NewHash(id)
 		}
 	}
@@ -193,11 +199,7 @@ func isHex(s string) bool {
 
 // List returns every stored image, newest first.
 func (s *Store) List() ([]*Image, error) {
-	ids, err := s.ids()
-	if err != nil {
-		return nil, err
-	}
-	refs, err := s.readRefs()
+	ids, refs, err := s.idsAndRefs()
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +221,16 @@ func (s *Store) List() ([]*Image, error) {
 		return imgs[i].ID < imgs[j].ID
 	})
 	return imgs, nil
+}
+
+// idsAndRefs lists the image records and reads the references.
+func (s *Store) idsAndRefs() ([]v1.Hash, map[string]string, error) {
+	ids, err := s.ids()
+	if err != nil {
+		return nil, nil, err
+	}
+	refs, err := s.readRefs()
+	return ids, refs, err
 }
 
 // ids lists the image records.
@@ -256,7 +268,7 @@ func (s *Store) load(id v1.Hash, refs map[string]string) (*Image, error) {
 	if len(m.Layers) != len(cfg.RootFS.DiffIDs) {
 		return nil, fmt.Errorf("read image %s: manifest has %d layers, config %d diff IDs", id, len(m.Layers), len(cfg.RootFS.DiffIDs))
 	}
-	img := &Image{ID: id.String(), Config: cfg, Manifest: rec.Manifest, Added: rec.Added, emptyDir: filepath.Join(s.root, "empty")}
+	img := &Image{ID: id.String(), Config: cfg, Manifest: rec.Manifest, Added: rec.Added, Parent: rec.Parent, emptyDir: filepath.Join(s.root, "empty")}
 	for i, chain := range ChainIDs(cfg.RootFS.DiffIDs) {
 		var meta layerMeta
 		if err := readJSON(filepath.Join(s.layerPath(chain), "layer.json"), &meta); err != nil {
@@ -435,6 +447,22 @@ func (s *Store) lock(name string, exclusive bool) (*fileLock, error) {
 	return &fileLock{f: f}, nil
 }
 
+// tryLock takes the flock named name exclusive if it is free at once; nil when it is held.
+func (s *Store) tryLock(name string) (*fileLock, error) {
+	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %s: %w", name, err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if err == unix.EWOULDBLOCK {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
+	}
+	return &fileLock{f: f}, nil
+}
+
 func (l *fileLock) unlock() {
 	if l != nil {
 		l.f.Close() // closing the descriptor releases the flock
@@ -448,4 +476,22 @@ func (s *Store) tempDir(prefix string) (string, error) {
 		return "", fmt.Errorf("create temp dir: %w", err)
 	}
 	return dir, nil
+}
+
+// Intermediates returns the IDs of the intermediate images among imgs (a whole listing):
+// those with no tag and no digest reference that are the parent of another image — the
+// steps of a Dockerfile build. Docker's image listing hides them unless asked for all.
+func Intermediates(imgs []*Image) map[string]bool {
+	out := map[string]bool{}
+	for _, img := range imgs {
+		if img.Parent != "" {
+			out[img.Parent] = true
+		}
+	}
+	for _, img := range imgs {
+		if len(img.RepoTags) > 0 || len(img.RepoDigests) > 0 {
+			delete(out, img.ID)
+		}
+	}
+	return out
 }

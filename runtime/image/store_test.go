@@ -279,8 +279,8 @@ func TestParseReferenceCanonical(t *testing.T) {
 			t.Errorf("ParseReference(%q): %v", in, err)
 			continue
 		}
-		if got := canonical(r); got != want {
-			t.Errorf("canonical(%q) = %q, want %q", in, got, want)
+		if got := Canonical(r); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
 		}
 	}
 	for _, bad := range []string{"", "UPPER", "a b", "x@sha256:12"} {
@@ -326,4 +326,35 @@ func TestApplyChanges(t *testing.T) {
 			t.Errorf("ApplyChanges(%q) = %v, want ErrInvalidChange", bad, err)
 		}
 	}
+}
+
+func TestOpenCleansTmpOnlyWhenNoWriteRuns(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "images")
+	s := openStoreAt(t, root)
+	stale := filepath.Join(root, "tmp", "layer-stale")
+	if err := os.Mkdir(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w, err := s.beginWrite() // a write in progress in "another process"
+	if err != nil {
+		t.Fatal(err)
+	}
+	openStoreAt(t, root)
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatalf("tmp/ emptied while a write was running: %v", err)
+	}
+	w.unlock()
+	openStoreAt(t, root)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale tmp entry kept: %v", err)
+	}
+}
+
+func openStoreAt(t *testing.T, root string) *Store {
+	t.Helper()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -52,6 +53,38 @@ func TestUnpackHostile(t *testing.T) {
 				t.Errorf("written outside the layer: %v", entries)
 			}
 		})
+	}
+}
+
+// TestUnpackRefusesSparseFiles: GNU tar's sparse entries, in PAX and old GNU form, are
+// refused — a few bytes of map can declare petabytes of zeros.
+func TestUnpackRefusesSparseFiles(t *testing.T) {
+	gnuTar, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("SKIP: no tar to make sparse archives with")
+	}
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(big, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"pax", "gnu"} {
+		archive := filepath.Join(dir, format+".tar")
+		if out, err := exec.Command(gnuTar, "--sparse", "--format="+format, "-cf", archive, "-C", dir, "big").CombinedOutput(); err != nil {
+			t.Fatalf("tar: %v %s", err, out)
+		}
+		f, err := os.Open(archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Unpack(f, t.TempDir())
+		f.Close()
+		if !errors.Is(err, ErrUnsafeEntry) || !strings.Contains(err.Error(), `entry "big"`) {
+			t.Errorf("%s sparse: %v, want ErrUnsafeEntry naming big", format, err)
+		}
 	}
 }
 
@@ -169,8 +202,13 @@ func FuzzUnpack(f *testing.F) {
 	f.Add(makeTar(f, dir("a/"), file("a/b", "x"), symlink("c", "a"), hardlink("d", "a/b"), file(".wh.e", "")))
 	f.Add(makeTar(f, symlink("s", "/"), file("s/x", "x")))
 	f.Add(makeTar(f, file("../x", "x")))
+	base := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		outer := t.TempDir()
+		outer, err := os.MkdirTemp(base, "fuzz-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(outer)
 		root := filepath.Join(outer, "layer")
 		if err := os.Mkdir(root, 0o755); err != nil {
 			t.Fatal(err)

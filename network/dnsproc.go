@@ -102,11 +102,21 @@ func writePidFile(file string, pid int) error {
 	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", pid, start), 0o600); err != nil {
+	// A temporary file of its own: the starter and the server both write this file, at
+	// nearly the same moment (a shared temporary name made one of the renames fail).
+	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
+	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
-	if err := os.Rename(tmp, file); err != nil {
+	defer os.Remove(f.Name()) // no-op after the rename
+	_, err = fmt.Fprintf(f, "%d %d\n", pid, start)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), file)
+	}
+	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	stdnet "net"
 	"net/netip"
@@ -154,3 +155,49 @@ func TestConnectConcurrently(t *testing.T) {
 }
 
 func net4(a netip.Addr) stdnet.IP { b := a.As4(); return stdnet.IP(b[:]) }
+
+// TestConnectConcurrentlyExhausted: when more containers connect at once than the subnet
+// has addresses, the surplus fails alone (the leases are committed in groups) and leaves
+// nothing behind; the others are connected.
+func TestConnectConcurrentlyExhausted(t *testing.T) {
+	ctx := context.Background()
+	m := newManager(t)
+	_, err := m.Ensure(ctx, Config{Name: "tiny", Subnet: "198.19.255.0/29"}) // gateway + 5
+	must(t, err)
+	const n = 8
+	nss := make([]string, n)
+	for i := range nss {
+		nss[i] = testutil.NewNetns(t)
+	}
+	errs := make([]error, n)
+	var g errgroup.Group
+	for i := range n {
+		g.Go(func() error {
+			_, errs[i] = m.Connect(ctx, "tiny", fmt.Sprintf("c%d", i), nss[i], ConnectOptions{})
+			return nil
+		})
+	}
+	must(t, g.Wait())
+	failed := 0
+	for i, err := range errs {
+		if err != nil {
+			failed++
+			if !errors.Is(err, ErrExhausted) {
+				t.Errorf("c%d: %v, want %v", i, err, ErrExhausted)
+			}
+		}
+	}
+	net, err := m.Get("tiny")
+	must(t, err)
+	if failed != 3 || len(net.Endpoints) != 5 {
+		t.Errorf("%d connects failed and %d endpoints recorded, want 3 and 5", failed, len(net.Endpoints))
+	}
+	links, err := m.ownLinks()
+	must(t, err)
+	if len(links) != 1+len(net.Endpoints) { // the bridge and one veth per endpoint
+		t.Errorf("%d links for %d endpoints: %v", len(links), len(net.Endpoints), links)
+	}
+	for id := range net.Endpoints {
+		must(t, m.Disconnect(ctx, "tiny", id))
+	}
+}

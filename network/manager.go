@@ -24,9 +24,10 @@ import (
 // Manager owns the networks of one store root.
 type Manager struct {
 	st           store
-	runDir       string // <rundir>/networks: DNS servers' pid and log files
-	storeHash    string // tags kernel objects (link aliases, nft table, rule comments)
-	defaultStore bool   // the store at /var/lib/stack owns the plain `ip stack` table
+	runDir       string       // <rundir>/networks: DNS servers' pid and log files
+	storeHash    string       // tags kernel objects (link aliases, nft table, rule comments)
+	defaultStore bool         // the store at /var/lib/stack owns the plain `ip stack` table
+	leases       leaseBatcher // groups the leases of concurrent Connects (lease.go)
 	// Exe is the binary started as `Exe dns <state file> <address>` for each network's DNS
 	// server; Open sets it to the running executable, whose main must dispatch DNSRole to
 	// DNSMain before anything else.
@@ -246,10 +247,10 @@ func (m *Manager) removeNetwork(n *Network) error {
 // Only the lease holds the store lock: it is the one decision several containers must not
 // make at once. The veth pair (tens of milliseconds of kernel work) is made after the lock is
 // released, so containers starting together are plugged in in parallel; their links cannot
-// collide, the names derive from (store, network, container). The DNS server's start (an
-// exec, tens of milliseconds, once per network) has a lock of its own (see ensureDNS). The recorded endpoint keeps the
-// network and its bridge in place meanwhile (Disconnect and Remove see it in use, Sweep keeps
-// its veth), and a failure undoes it through Disconnect.
+// collide, the names derive from (store, network, container). The recorded endpoint keeps
+// the network and its bridge in place meanwhile (Disconnect and Remove see it in use, Sweep
+// keeps its veth), and a failure undoes it through Disconnect. The DNS server's start (an
+// exec, tens of milliseconds, once per network) has a lock of its own (see ensureDNS).
 func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath string, opts ConnectOptions) (_ *Endpoint, retErr error) {
 	h, err := nsHandle(netnsPath)
 	if err != nil {
@@ -262,10 +263,11 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 			return nil, err
 		}
 	}
-	n, e, leased, err := m.lease(network, containerID, netnsPath, ifName, opts)
-	if err != nil || !leased {
-		return e, err
+	r := m.batch(&leaseOp{network: network, containerID: containerID, netnsPath: netnsPath, ifName: ifName, opts: opts})
+	if r.err != nil || !r.leased {
+		return r.e, r.err
 	}
+	n, e := r.n, r.e
 	defer func() {
 		if retErr != nil {
 			_ = m.Disconnect(context.WithoutCancel(ctx), network, containerID)
@@ -280,53 +282,13 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 	return e, nil
 }
 
-// lease is the locked part of Connect: it records the container's endpoint with a free
-// address and makes sure the bridge is up. leased is false when the
-// container already had an endpoint, which is returned as it is.
-func (m *Manager) lease(network, containerID, netnsPath, ifName string, opts ConnectOptions) (_ *Network, _ *Endpoint, leased bool, retErr error) {
-	unlock, err := m.st.lock()
-	if err != nil {
-		return nil, nil, false, err
-	}
-	defer unlock()
-	n, err := m.st.loadNetwork(network)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	if e, ok := n.Endpoints[containerID]; ok {
-		return n, e, false, nil
-	}
-	if err := m.ensureBridge(n); err != nil {
-		return nil, nil, false, err
-	}
-	ip, err := Allocate(n.Subnet, n.Gateway, n.LastIP, opts.PreferIP, func(a netip.Addr) bool {
-		for _, e := range n.Endpoints {
-			if e.IP == a {
-				return true
-			}
-		}
-		return false
-	})
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
-	}
-	e := &Endpoint{ContainerID: containerID, IP: ip, IfName: ifName, NetnsPath: netnsPath,
-		HostVeth: vethPrefix + shortHash(m.st.dir, network, containerID), Aliases: opts.Aliases, Hostname: opts.Hostname}
-	n.Endpoints[containerID] = e
-	n.LastIP = ip
-	if err := m.st.saveEndpoints(n); err != nil {
-		return nil, nil, false, err
-	}
-	return n, e, true, nil
-}
-
 // Disconnect removes the container's endpoint: the veth pair (deleting the host end takes
 // the container end with it), then the lease. The last endpoint stops the DNS server, and
 // takes an AutoRemove network with it.
 //
 // The veth is deleted without the store lock (the kernel's part takes tens of milliseconds,
 // and containers removed together should not queue for it); the lease is dropped under the
-// lock afterwards, so the record still names the link until it is gone.
+// lock afterwards (see batch), so the record still names the link until it is gone.
 func (m *Manager) Disconnect(ctx context.Context, network, containerID string) error {
 	n, err := m.st.loadNetwork(network)
 	if err != nil {
@@ -339,28 +301,7 @@ func (m *Manager) Disconnect(ctx context.Context, network, containerID string) e
 	if err := deleteLink(e.HostVeth); err != nil {
 		return fmt.Errorf("disconnect %s from %s: %w", containerID, network, err)
 	}
-	unlock, err := m.st.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	if n, err = m.st.loadNetwork(network); err != nil {
-		return err
-	}
-	if _, ok := n.Endpoints[containerID]; !ok {
-		return nil // dropped meanwhile by another Disconnect or a Sweep
-	}
-	delete(n.Endpoints, containerID)
-	if err := m.st.saveEndpoints(n); err != nil {
-		return err
-	}
-	if len(n.Endpoints) > 0 {
-		return nil
-	}
-	if n.AutoRemove {
-		return m.removeNetwork(n)
-	}
-	return m.stopDNS(n.Name)
+	return m.batch(&leaseOp{network: network, containerID: containerID, release: true}).err
 }
 
 // syncAll rebuilds the nftables table from the stored networks and ports.

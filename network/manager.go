@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 )
 
@@ -61,7 +62,10 @@ type ConnectOptions struct {
 	PreferIP netip.Addr
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+// nameRE is compiled on first use: package initialisation runs in every process of the
+// binary (each container's monitor and init), and the bounded repetition makes this one a
+// large program (~60 KiB of heap).
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`) })
 
 // Open returns the Manager of the store at root; runDir is the volatile state directory
 // (/run/stack for the default root, else <root>/run).
@@ -100,7 +104,7 @@ func (m *Manager) List() ([]*Network, error) { return m.st.listNetworks() }
 // rules (after a reboot the bridge is gone, the record is not) and refuses a cfg whose
 // explicit subnet, gateway or internal flag differ (ErrExists).
 func (m *Manager) Ensure(ctx context.Context, cfg Config) (_ *Network, retErr error) {
-	if !nameRE.MatchString(cfg.Name) {
+	if !nameRE().MatchString(cfg.Name) {
 		return nil, fmt.Errorf("network name %q: use letters, digits, '_', '.', '-' (at most 64): %w", cfg.Name, ErrInvalid)
 	}
 	unlock, err := m.st.lock()

@@ -138,8 +138,15 @@ func (m *Manager) Publish(ctx context.Context, containerID string, ip netip.Addr
 	return out, nil
 }
 
-// Unpublish removes every published port of the container.
+// Unpublish removes every published port of the container. A container without any (most
+// of them) is told from the file alone, without the store lock: removing a stack's
+// containers together should not queue them behind one another for nothing.
 func (m *Manager) Unpublish(ctx context.Context, containerID string) error {
+	if all, err := m.st.loadPorts(); err == nil {
+		if _, ok := all[containerID]; !ok {
+			return nil
+		}
+	}
 	unlock, err := m.st.lock()
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Sweep repairs the store after crashes, given which containers are alive. In order:
@@ -109,7 +110,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 		if keep[name] {
 			continue
 		}
-		if err := netlink.LinkDel(l); err != nil {
+		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) { // gone meanwhile
 			errs = append(errs, fmt.Errorf("sweep link %s: %w", name, err))
 		}
 	}

@@ -265,6 +265,9 @@ func (h *Host) Wait(ctx context.Context, id string, cond Condition) error {
 	}
 }
 
+// ImageID is the ID of the image the store has for ref now, "" when it has none.
+func (h *Host) ImageID(ref string) string { return ImageID(h.Engine.Images)(ref) }
+
 // ContainerName is the name replica number of service runs under.
 func (h *Host) ContainerName(service string, number int) string {
 	return ContainerName(h.Project, service, number)

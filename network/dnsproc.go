@@ -90,11 +90,8 @@ func writePidFile(file string, pid int) error {
 	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
-	tmp := file + ".tmp"
-	if err := os.WriteFile(tmp, fmt.Appendf(nil, "%d %d\n", pid, start), 0o600); err != nil {
-		return fmt.Errorf("write pid file: %w", err)
-	}
-	if err := os.Rename(tmp, file); err != nil {
+	// Both the starter and the server write it: each through a temporary file of its own.
+	if err := replaceFile(file, fmt.Appendf(nil, "%d %d\n", pid, start), false); err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil

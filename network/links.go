@@ -59,6 +59,7 @@ func (m *Manager) ensureBridge(n *Network) error {
 		}
 		la := netlink.NewLinkAttrs()
 		la.Name = n.Bridge
+		la.HardwareAddr = bridgeMAC(n)
 		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("create bridge %s: %w", n.Bridge, err)
 		}
@@ -77,6 +78,11 @@ func (m *Manager) ensureBridge(n *Network) error {
 	if _, ok := link.(*netlink.Bridge); !ok || link.Attrs().Alias != m.linkAlias(n.Name, "") {
 		return fmt.Errorf("bridge %s: a %s link of that name belongs to someone else: %w", n.Bridge, link.Type(), ErrExists)
 	}
+	if mac := bridgeMAC(n); link.Attrs().HardwareAddr.String() != mac.String() {
+		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
+			return fmt.Errorf("set MAC of %s: %w", n.Bridge, err)
+		}
+	}
 	addr := &netlink.Addr{IPNet: ipNet(n.Gateway, n.Subnet.Bits())}
 	if err := netlink.AddrReplace(link, addr); err != nil {
 		return fmt.Errorf("add address %s to %s: %w", addr.IPNet, n.Bridge, err)
@@ -88,6 +94,16 @@ func (m *Manager) ensureBridge(n *Network) error {
 		return fmt.Errorf("set %s up: %w", n.Bridge, err)
 	}
 	return nil
+}
+
+// bridgeMAC is the bridge's fixed MAC address, from the gateway address as containers' are
+// from theirs (02:53:<IPv4>). A bridge given no address takes the lowest of its ports' and
+// changes it when ports come and go: the containers' ARP caches then point at a gateway MAC
+// that no longer exists, and they lose their gateway and DNS server for up to half a minute
+// whenever a container of the network is removed (a recreate, a scale down).
+func bridgeMAC(n *Network) net.HardwareAddr {
+	ip4 := n.Gateway.As4()
+	return net.HardwareAddr{0x02, 0x53, ip4[0], ip4[1], ip4[2], ip4[3]}
 }
 
 // deleteLink removes a link by name; a link that is already gone is not an error.

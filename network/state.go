@@ -174,11 +174,18 @@ func readJSON(path string, v any) error {
 }
 
 // writeJSON replaces path atomically: CreateTemp in the same directory, write, fsync, rename.
-func writeJSON(path string, v any) (retErr error) {
+func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", path, err)
 	}
+	return replaceFile(path, append(b, '\n'), true)
+}
+
+// replaceFile replaces path with data through a temporary file of its own in the same
+// directory and a rename (fsynced first when sync is set), so concurrent writers never
+// share a temporary file and readers see the old or the new content.
+func replaceFile(path string, data []byte, sync bool) (retErr error) {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -189,11 +196,13 @@ func writeJSON(path string, v any) (retErr error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("sync %s: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", path, err)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -37,8 +39,20 @@ func (m *Manager) dnsPidFile(network string) string {
 	return filepath.Join(m.runDir, network+".dns.pid")
 }
 
-// ensureDNS starts the DNS server of n unless it runs.
+func (m *Manager) dnsLockFile(network string) string {
+	return filepath.Join(m.runDir, network+".dns.lock")
+}
+
+// ensureDNS starts the DNS server of n unless it runs. Starting and stopping a network's
+// server hold its own lock (<rundir>/networks/<name>.dns.lock), not the store lock: Connect
+// starts it after its lease, so the other containers' leases need not wait for the exec.
+// Callers that hold the store lock take this one after it, never the other way round.
 func (m *Manager) ensureDNS(n *Network) error {
+	unlock, err := statefile.Lock(m.dnsLockFile(n.Name))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	pidFile := m.dnsPidFile(n.Name)
 	if _, ok := aliveFromPidFile(pidFile); ok {
 		return nil
@@ -91,7 +105,7 @@ func writePidFile(file string, pid int) error {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	// Both the starter and the server write it: each through a temporary file of its own.
-	if err := replaceFile(file, fmt.Appendf(nil, "%d %d\n", pid, start), false); err != nil {
+	if err := statefile.Write(file, fmt.Appendf(nil, "%d %d\n", pid, start), 0o644); err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil
@@ -99,6 +113,11 @@ func writePidFile(file string, pid int) error {
 
 // stopDNS stops the DNS server of a network, if it runs, and waits for it to exit.
 func (m *Manager) stopDNS(network string) error {
+	unlock, err := statefile.Lock(m.dnsLockFile(network))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	pidFile := m.dnsPidFile(network)
 	if pid, ok := aliveFromPidFile(pidFile); ok {
 		if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {

@@ -20,7 +20,6 @@ import (
 //
 //	stk-<8 hex>   bridge of a network        hash(store, network)
 //	stkv<8 hex>   host end of a veth pair    hash(store, network, container)
-//	stkp<8 hex>   container end, before it moves into the container's netns and is renamed
 //
 // Each host-side link carries an alias (IFLA_IFALIAS) "stack:<store hash>:<network>[:<id>]"
 // set in the same RTM_NEWLINK message that creates it, so Sweep recognises exactly the links
@@ -28,7 +27,6 @@ import (
 const (
 	bridgePrefix = "stk-"
 	vethPrefix   = "stkv"
-	peerPrefix   = "stkp"
 )
 
 func shortHash(parts ...string) string {
@@ -83,15 +81,26 @@ func (m *Manager) ensureBridge(n *Network) error {
 			return fmt.Errorf("set MAC of %s: %w", n.Bridge, err)
 		}
 	}
+	// Every Connect checks the bridge; the checks are reads, so the bridge of a running
+	// network costs no write under the kernel's rtnl lock (which veths being made for
+	// containers starting at the same time hold).
 	addr := &netlink.Addr{IPNet: ipNet(n.Gateway, n.Subnet.Bits())}
-	if err := netlink.AddrReplace(link, addr); err != nil {
-		return fmt.Errorf("add address %s to %s: %w", addr.IPNet, n.Bridge, err)
+	has, err := hasAddr(link, addr)
+	if err != nil {
+		return err
+	}
+	if !has {
+		if err := netlink.AddrReplace(link, addr); err != nil {
+			return fmt.Errorf("add address %s to %s: %w", addr.IPNet, n.Bridge, err)
+		}
 	}
 	if err := writeSysctl("net/ipv4/conf/"+n.Bridge+"/route_localnet", "1"); err != nil {
 		return err
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
-		return fmt.Errorf("set %s up: %w", n.Bridge, err)
+	if link.Attrs().Flags&net.FlagUp == 0 {
+		if err := netlink.LinkSetUp(link); err != nil {
+			return fmt.Errorf("set %s up: %w", n.Bridge, err)
+		}
 	}
 	return nil
 }
@@ -104,6 +113,20 @@ func (m *Manager) ensureBridge(n *Network) error {
 func bridgeMAC(n *Network) net.HardwareAddr {
 	ip4 := n.Gateway.As4()
 	return net.HardwareAddr{0x02, 0x53, ip4[0], ip4[1], ip4[2], ip4[3]}
+}
+
+// hasAddr reports whether link has exactly addr (address and prefix length).
+func hasAddr(link netlink.Link, addr *netlink.Addr) (bool, error) {
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(link, netlink.FAMILY_V4) })
+	if err != nil {
+		return false, fmt.Errorf("list addresses of %s: %w", link.Attrs().Name, err)
+	}
+	for _, a := range addrs {
+		if a.IPNet != nil && a.IPNet.String() == addr.IPNet.String() {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // deleteLink removes a link by name; a link that is already gone is not an error.
@@ -124,19 +147,22 @@ func deleteLink(name string) error {
 
 // createEndpointLinks plugs a container into the bridge, in this order:
 //
-//  1. create the veth pair in the host namespace, host end enslaved to the bridge (one
-//     message, so the pair never exists unattached under a name Sweep would not know);
-//  2. move the peer into the container's namespace (a link changes namespace only while
-//     down, and keeps its index-independent name);
-//  3. inside: rename it to ifName, set its MAC from its IP (02:53:a.b.c.d, so a recreated
-//     container that keeps its address also keeps its MAC and peers' ARP caches stay
-//     right), add the address, bring it up, and add the default route via the gateway
-//     unless the network is internal or the namespace already has one (first network wins);
-//  4. bring the host end up with hairpin on, so a container reaches its own published port
-//     through the host address.
+//  1. create the veth pair in one RTM_NEWLINK: the host end enslaved to the bridge and up,
+//     the container end born inside the container's namespace under its final name (ifName)
+//     with its MAC derived from its IP (02:53:a.b.c.d, so a recreated container that keeps
+//     its address also keeps its MAC and peers' ARP caches stay right). Creating the peer
+//     in place, instead of creating it on the host and moving and renaming it, spares the
+//     kernel a namespace change (which waits for an RCU grace period under the global
+//     rtnl lock that every container starting at the same time needs too);
+//  2. label the host end with its alias (the kernel ignores IFLA_IFALIAS on creation) and
+//     turn hairpin on, so a container reaches its own published port through the host
+//     address;
+//  3. inside: add the address, bring the interface up, and add the default route via the
+//     gateway unless the network is internal or the namespace already has one (first
+//     network wins).
 //
 // On error the caller deletes the host end, which takes the peer with it wherever it is.
-func (m *Manager) createEndpointLinks(n *Network, e *Endpoint) error {
+func (m *Manager) createEndpointLinks(n *Network, e *Endpoint, h *netlink.Handle) error {
 	br, err := netlink.LinkByName(n.Bridge)
 	if err != nil {
 		return fmt.Errorf("find bridge %s: %w", n.Bridge, err)
@@ -146,12 +172,20 @@ func (m *Manager) createEndpointLinks(n *Network, e *Endpoint) error {
 	if err := deleteLink(e.HostVeth); err != nil {
 		return err
 	}
-	peer := peerPrefix + strings.TrimPrefix(e.HostVeth, vethPrefix)
+	ns, err := netns.GetFromPath(e.NetnsPath)
+	if err != nil {
+		return fmt.Errorf("open netns %s: %w", e.NetnsPath, err)
+	}
+	defer ns.Close()
+	ip4 := e.IP.As4()
 	la := netlink.NewLinkAttrs()
 	la.Name = e.HostVeth
 	la.MasterIndex = br.Attrs().Index
-	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: peer}); err != nil {
-		return fmt.Errorf("create veth %s/%s: %w", e.HostVeth, peer, err)
+	la.Flags = net.FlagUp
+	veth := &netlink.Veth{LinkAttrs: la, PeerName: e.IfName, PeerNamespace: netlink.NsFd(ns),
+		PeerHardwareAddr: net.HardwareAddr{0x02, 0x53, ip4[0], ip4[1], ip4[2], ip4[3]}}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth %s/%s in %s: %w", e.HostVeth, e.IfName, e.NetnsPath, err)
 	}
 	host, err := netlink.LinkByName(e.HostVeth)
 	if err != nil {
@@ -160,46 +194,16 @@ func (m *Manager) createEndpointLinks(n *Network, e *Endpoint) error {
 	if err := netlink.LinkSetAlias(host, m.linkAlias(n.Name, e.ContainerID)); err != nil {
 		return fmt.Errorf("set alias of %s: %w", e.HostVeth, err)
 	}
-	ns, err := netns.GetFromPath(e.NetnsPath)
-	if err != nil {
-		return fmt.Errorf("open netns %s: %w", e.NetnsPath, err)
-	}
-	defer ns.Close()
-	peerLink, err := netlink.LinkByName(peer)
-	if err != nil {
-		return fmt.Errorf("find veth peer %s: %w", peer, err)
-	}
-	if err := netlink.LinkSetNsFd(peerLink, int(ns)); err != nil {
-		return fmt.Errorf("move %s into %s: %w", peer, e.NetnsPath, err)
-	}
-	h, err := nsHandle(e.NetnsPath)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	if err := configureInside(h, n, e, peer); err != nil {
-		return err
-	}
 	if err := netlink.LinkSetHairpin(host, true); err != nil {
 		return fmt.Errorf("set hairpin on %s: %w", e.HostVeth, err)
 	}
-	if err := netlink.LinkSetUp(host); err != nil {
-		return fmt.Errorf("set %s up: %w", e.HostVeth, err)
-	}
-	return nil
+	return configureInside(h, n, e)
 }
 
-func configureInside(h *netlink.Handle, n *Network, e *Endpoint, peer string) error {
-	link, err := h.LinkByName(peer)
+func configureInside(h *netlink.Handle, n *Network, e *Endpoint) error {
+	link, err := h.LinkByName(e.IfName)
 	if err != nil {
-		return fmt.Errorf("find %s in %s: %w", peer, e.NetnsPath, err)
-	}
-	if err := h.LinkSetName(link, e.IfName); err != nil {
-		return fmt.Errorf("rename %s to %s in %s: %w", peer, e.IfName, e.NetnsPath, err)
-	}
-	ip4 := e.IP.As4()
-	if err := h.LinkSetHardwareAddr(link, net.HardwareAddr{0x02, 0x53, ip4[0], ip4[1], ip4[2], ip4[3]}); err != nil {
-		return fmt.Errorf("set MAC of %s: %w", e.IfName, err)
+		return fmt.Errorf("find %s in %s: %w", e.IfName, e.NetnsPath, err)
 	}
 	addr := &netlink.Addr{IPNet: ipNet(e.IP, n.Subnet.Bits())}
 	if err := h.AddrAdd(link, addr); err != nil {
@@ -227,13 +231,8 @@ func configureInside(h *netlink.Handle, n *Network, e *Endpoint, peer string) er
 	return nil
 }
 
-// nextIfName returns the first ethN not present in the namespace at path.
-func nextIfName(path string) (string, error) {
-	h, err := nsHandle(path)
-	if err != nil {
-		return "", err
-	}
-	defer h.Close()
+// nextIfName returns the first ethN not present in the namespace of h (at path).
+func nextIfName(h *netlink.Handle, path string) (string, error) {
 	links, err := h.LinkList()
 	if err != nil {
 		return "", fmt.Errorf("list links in %s: %w", path, err)
@@ -329,7 +328,7 @@ func nsHandle(path string) (*netlink.Handle, error) {
 		return nil, fmt.Errorf("open netns %s: %w", path, err)
 	}
 	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns)
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("open netlink in %s: %w", path, err)
 	}

@@ -3,10 +3,11 @@
 // nftables rules for outbound NAT, isolation and published ports, and a small DNS server per
 // network for service discovery.
 //
-// Everything a Manager does is serialized by one flock(2) on the store directory
+// Every decision a Manager makes is serialized by one flock(2) on the store directory
 // (<root>/networks/.lock), across goroutines and processes, and every mutation follows the
 // same order: decide (pure functions in ipam.go), record the decision on disk, then change
-// the kernel, and undo both on error. A process killed in the middle leaves records that name
+// the kernel, and undo both on error. A container's own veth pair is the exception to
+// holding the lock while the kernel changes: it is made and deleted outside it (see Connect). A process killed in the middle leaves records that name
 // what it created; Sweep, given which containers are alive, removes the rest.
 package network
 
@@ -17,15 +18,19 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
+
+	"github.com/stackhq/stack/internal/statefile"
 )
 
 // Manager owns the networks of one store root.
 type Manager struct {
 	st           store
-	runDir       string // <rundir>/networks: DNS servers' pid and log files
-	storeHash    string // tags kernel objects (link aliases, nft table, rule comments)
-	defaultStore bool   // the store at /var/lib/stack owns the plain `ip stack` table
+	runDir       string       // <rundir>/networks: DNS servers' pid and log files
+	storeHash    string       // tags kernel objects (link aliases, nft table, rule comments)
+	defaultStore bool         // the store at /var/lib/stack owns the plain `ip stack` table
+	leases       leaseBatcher // groups the leases of concurrent Connects (lease.go)
 	// Exe is the binary started as `Exe dns <state file> <address>` for each network's DNS
 	// server; Open sets it to the running executable, whose main must dispatch DNSRole to
 	// DNSMain before anything else.
@@ -59,7 +64,10 @@ type ConnectOptions struct {
 	PreferIP netip.Addr
 }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+// nameRE is compiled on first use: package initialisation runs in every process of the
+// binary (each container's monitor and init), and the bounded repetition makes this one a
+// large program (~60 KiB of heap).
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`) })
 
 // Open returns the Manager of the store at root; runDir is the volatile state directory
 // (/run/stack for the default root, else <root>/run).
@@ -98,7 +106,7 @@ func (m *Manager) List() ([]*Network, error) { return m.st.listNetworks() }
 // rules (after a reboot the bridge is gone, the record is not) and refuses a cfg whose
 // explicit subnet, gateway or internal flag differ (ErrExists).
 func (m *Manager) Ensure(ctx context.Context, cfg Config) (_ *Network, retErr error) {
-	if !nameRE.MatchString(cfg.Name) {
+	if !nameRE().MatchString(cfg.Name) {
 		return nil, fmt.Errorf("network name %q: use letters, digits, '_', '.', '-' (at most 64): %w", cfg.Name, ErrInvalid)
 	}
 	unlock, err := m.st.lock()
@@ -115,7 +123,7 @@ func (m *Manager) Ensure(ctx context.Context, cfg Config) (_ *Network, retErr er
 		}
 		return n, m.syncAll()
 	}
-	unlockSubnets, err := lockFile(subnetLockPath)
+	unlockSubnets, err := statefile.Lock(subnetLockPath)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +235,7 @@ func (m *Manager) removeNetwork(n *Network) error {
 		return err
 	}
 	_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
+	_ = os.Remove(m.dnsLockFile(n.Name))
 	if err := deleteLink(n.Bridge); err != nil {
 		return fmt.Errorf("remove network %s: %w", n.Name, err)
 	}
@@ -240,54 +249,37 @@ func (m *Manager) removeNetwork(n *Network) error {
 // on network: lease an address (recorded first), create and configure the veth pair, start
 // the network's DNS server if it is not running. Connecting a container that already has an
 // endpoint on the network returns that endpoint.
+//
+// Only the lease holds the store lock: it is the one decision several containers must not
+// make at once. The veth pair (tens of milliseconds of kernel work) is made after the lock is
+// released, so containers starting together are plugged in in parallel; their links cannot
+// collide, the names derive from (store, network, container). The recorded endpoint keeps
+// the network and its bridge in place meanwhile (Disconnect and Remove see it in use, Sweep
+// keeps its veth), and a failure undoes it through Disconnect. The DNS server's start (an
+// exec, tens of milliseconds, once per network) has a lock of its own (see ensureDNS).
 func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath string, opts ConnectOptions) (_ *Endpoint, retErr error) {
-	unlock, err := m.st.lock()
+	h, err := nsHandle(netnsPath)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	n, err := m.st.loadNetwork(network)
-	if err != nil {
-		return nil, err
-	}
-	if e, ok := n.Endpoints[containerID]; ok {
-		return e, nil
-	}
-	if err := m.ensureBridge(n); err != nil {
-		return nil, err
-	}
+	defer h.Close()
 	ifName := opts.IfName
 	if ifName == "" {
-		if ifName, err = nextIfName(netnsPath); err != nil {
+		if ifName, err = nextIfName(h, netnsPath); err != nil {
 			return nil, err
 		}
 	}
-	ip, err := Allocate(n.Subnet, n.Gateway, n.LastIP, opts.PreferIP, func(a netip.Addr) bool {
-		for _, e := range n.Endpoints {
-			if e.IP == a {
-				return true
-			}
-		}
-		return false
-	})
-	if err != nil {
-		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
+	r := m.batch(&leaseOp{network: network, containerID: containerID, netnsPath: netnsPath, ifName: ifName, opts: opts})
+	if r.err != nil || !r.leased {
+		return r.e, r.err
 	}
-	e := &Endpoint{ContainerID: containerID, IP: ip, IfName: ifName, NetnsPath: netnsPath,
-		HostVeth: vethPrefix + shortHash(m.st.dir, network, containerID), Aliases: opts.Aliases, Hostname: opts.Hostname}
-	n.Endpoints[containerID] = e
-	n.LastIP = ip
-	if err := m.st.saveNetwork(n); err != nil {
-		return nil, err
-	}
+	n, e := r.n, r.e
 	defer func() {
 		if retErr != nil {
-			_ = deleteLink(e.HostVeth)
-			delete(n.Endpoints, containerID)
-			_ = m.st.saveNetwork(n)
+			_ = m.Disconnect(context.WithoutCancel(ctx), network, containerID)
 		}
 	}()
-	if err := m.createEndpointLinks(n, e); err != nil {
+	if err := m.createEndpointLinks(n, e, h); err != nil {
 		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
 	}
 	if err := m.ensureDNS(n); err != nil {
@@ -299,12 +291,11 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 // Disconnect removes the container's endpoint: the veth pair (deleting the host end takes
 // the container end with it), then the lease. The last endpoint stops the DNS server, and
 // takes an AutoRemove network with it.
+//
+// The veth is deleted without the store lock (the kernel's part takes tens of milliseconds,
+// and containers removed together should not queue for it); the lease is dropped under the
+// lock afterwards (see batch), so the record still names the link until it is gone.
 func (m *Manager) Disconnect(ctx context.Context, network, containerID string) error {
-	unlock, err := m.st.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	n, err := m.st.loadNetwork(network)
 	if err != nil {
 		return err
@@ -316,17 +307,7 @@ func (m *Manager) Disconnect(ctx context.Context, network, containerID string) e
 	if err := deleteLink(e.HostVeth); err != nil {
 		return fmt.Errorf("disconnect %s from %s: %w", containerID, network, err)
 	}
-	delete(n.Endpoints, containerID)
-	if err := m.st.saveNetwork(n); err != nil {
-		return err
-	}
-	if len(n.Endpoints) > 0 {
-		return nil
-	}
-	if n.AutoRemove {
-		return m.removeNetwork(n)
-	}
-	return m.stopDNS(n.Name)
+	return m.batch(&leaseOp{network: network, containerID: containerID, release: true}).err
 }
 
 // syncAll rebuilds the nftables table from the stored networks and ports.

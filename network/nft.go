@@ -1,6 +1,8 @@
 package network
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -14,12 +16,13 @@ import (
 
 // Packet filtering and NAT live in one nftables table of the store's own (`ip stack` for the
 // default root, `ip stack-<hash>` for any other), rebuilt whole from the stored state in one
-// netlink batch on every change: the kernel applies a batch atomically, so there is never a
-// moment with half the rules, and repairing after a crash is the same operation as any
-// update. Nothing of anyone else's is touched, with one exception described at the end.
+// netlink batch on every change (and left alone when its digest says nothing changed, see
+// syncRules): the kernel applies a batch atomically, so there is never a moment with half
+// the rules, and repairing after a crash is the same operation as any update. Nothing of
+// anyone else's is touched, with one exception described at the end.
 //
 //	chain forward  filter hook forward  priority filter-10  policy accept
-//	  ct state established,related accept
+//	  ct state established,related accept        comment "state:<digest>"
 //	  ct status dnat accept                       published ports, from anywhere
 //	  per network N (bridge B):
 //	    iifname B oifname B accept                containers of one network talk freely
@@ -54,18 +57,56 @@ func (m *Manager) tableName() string {
 	return "stack-" + m.storeHash
 }
 
+// rulesLayout names the shape of the rules addForward, addNAT and syncFilterForward make;
+// change it whenever they change, so tables made by an older binary are rebuilt.
+const rulesLayout = "v1"
+
 // syncRules replaces the store's table with the rules for nets and ports, or deletes the
 // table when there is nothing left to filter.
+//
+// The first rule of the forward chain carries a digest of everything the table is made from
+// (layout, networks, ports, and whether iptables' FORWARD chain drops). When the kernel's
+// table already carries the digest of the wanted state, and FORWARD holds our rules exactly
+// when it must, the table is left as it is: rebuilding it re-registers every base chain's
+// netfilter hook, which costs the kernel 5 to 30 ms, and Sweep asks for this on every
+// `stack up` and `down`. A table removed behind our back (a reboot, `nft flush ruleset`) has
+// no digest and is rebuilt.
 func (m *Manager) syncRules(nets []*Network, ports map[string]publishedSet) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("open nftables: %w", err)
 	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return fmt.Errorf("list nftables chains: %w", err)
+	}
+	var fwd, ours *nftables.Chain
+	for _, ch := range chains {
+		switch {
+		case ch.Table.Name == "filter" && ch.Name == "FORWARD":
+			fwd = ch
+		case ch.Table.Name == m.tableName() && ch.Name == "forward":
+			ours = ch
+		}
+	}
+	digest := m.rulesDigest(nets, ports, fwd)
+	var fwdRules []*nftables.Rule
+	if fwd != nil {
+		if fwdRules, err = c.GetRules(fwd.Table, fwd); err != nil {
+			return fmt.Errorf("list rules of ip filter FORWARD: %w", err)
+		}
+	}
+	if ok, err := m.rulesInPlace(c, ours, fwd, fwdRules, digest, len(nets)); err != nil || ok {
+		if err != nil || len(nets) == 0 {
+			return err
+		}
+		return ensureForwarding(nets)
+	}
 	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: m.tableName()}
 	// Add-then-delete empties the table whether it existed or not, in the same batch.
 	c.AddTable(table)
 	c.DelTable(table)
-	if err := m.syncFilterForward(c, nets); err != nil {
+	if err := m.syncFilterForward(c, fwd, fwdRules, nets); err != nil {
 		return err
 	}
 	if len(nets) == 0 {
@@ -75,11 +116,16 @@ func (m *Manager) syncRules(nets []*Network, ports map[string]publishedSet) erro
 		return nil
 	}
 	c.AddTable(table)
-	addForward(c, table, nets)
+	addForward(c, table, nets, digest)
 	addNAT(c, table, nets, ports)
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("apply nftables table %s: %w", table.Name, err)
 	}
+	return ensureForwarding(nets)
+}
+
+// ensureForwarding turns IPv4 forwarding on when a network routes out.
+func ensureForwarding(nets []*Network) error {
 	for _, n := range nets {
 		if !n.Internal {
 			return writeSysctl("net/ipv4/ip_forward", "1")
@@ -88,12 +134,75 @@ func (m *Manager) syncRules(nets []*Network, ports map[string]publishedSet) erro
 	return nil
 }
 
-func addForward(c *nftables.Conn, t *nftables.Table, nets []*Network) {
+// rulesDigest identifies the table syncRules makes from nets and ports: it names the rules'
+// layout, every input they are made from and the policy of iptables' FORWARD chain.
+func (m *Manager) rulesDigest(nets []*Network, ports map[string]publishedSet, fwd *nftables.Chain) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s %s forward-drops=%t\n", rulesLayout, m.tableName(), dropsByPolicy(fwd))
+	for _, n := range nets {
+		fmt.Fprintf(h, "net %s %s %s %s %t\n", n.Name, n.Bridge, n.Subnet, n.Gateway, n.Internal)
+	}
+	ids := make([]string, 0, len(ports))
+	for id := range ports {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(h, "ports %s %s", id, ports[id].IP)
+		for _, p := range ports[id].Ports {
+			fmt.Fprintf(h, " %s/%d/%d/%s", p.HostIP, p.HostPort, p.ContainerPort, p.Protocol)
+		}
+		fmt.Fprintln(h)
+	}
+	return "state:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// rulesInPlace reports whether the kernel already has the table for digest (none when there
+// are no networks) and iptables' FORWARD chain holds our accept rules exactly when it drops.
+func (m *Manager) rulesInPlace(c *nftables.Conn, ours, fwd *nftables.Chain, fwdRules []*nftables.Rule, digest string, nets int) (bool, error) {
+	marks, mark := 0, "stack:"+m.storeHash
+	for _, r := range fwdRules {
+		if got, _ := userdata.GetString(r.UserData, userdata.TypeComment); got == mark {
+			marks++
+		}
+	}
+	want := 0
+	if dropsByPolicy(fwd) {
+		want = 2 * nets
+	}
+	if marks != want {
+		return false, nil
+	}
+	if nets == 0 {
+		_, err := c.ListTableOfFamily(m.tableName(), nftables.TableFamilyIPv4)
+		return err != nil, nil // no table left: in place
+	}
+	if ours == nil {
+		return false, nil
+	}
+	rules, err := c.GetRules(ours.Table, ours)
+	if err != nil {
+		return false, fmt.Errorf("list rules of %s forward: %w", m.tableName(), err)
+	}
+	if len(rules) == 0 {
+		return false, nil
+	}
+	got, _ := userdata.GetString(rules[0].UserData, userdata.TypeComment)
+	return got == digest, nil
+}
+
+func dropsByPolicy(ch *nftables.Chain) bool {
+	return ch != nil && ch.Policy != nil && *ch.Policy == nftables.ChainPolicyDrop
+}
+
+// addForward adds the forward chain; its first rule carries digest (see syncRules).
+func addForward(c *nftables.Conn, t *nftables.Table, nets []*Network, digest string) {
 	accept := policy(nftables.ChainPolicyAccept)
 	ch := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityRef(forwardPriority), Policy: accept})
 	rule := func(e ...expr.Any) { c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e}) }
-	rule(append(ctMask(expr.CtKeySTATE, expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept))...)
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: comment(digest),
+		Exprs: append(ctMask(expr.CtKeySTATE, expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED), verdict(expr.VerdictAccept))})
 	rule(append(ctMask(expr.CtKeySTATUS, ipsDstNAT), verdict(expr.VerdictAccept))...)
 	for _, n := range nets {
 		rule(cat(ifname(expr.MetaKeyIIFNAME, n.Bridge, true), ifname(expr.MetaKeyOIFNAME, n.Bridge, true), verdict(expr.VerdictAccept))...)
@@ -157,24 +266,11 @@ func addNAT(c *nftables.Conn, t *nftables.Table, nets []*Network, ports map[stri
 }
 
 // syncFilterForward keeps our accept rules at the top of iptables-nft's `ip filter FORWARD`
-// when, and only when, that chain drops by policy (see the package comment above).
-func (m *Manager) syncFilterForward(c *nftables.Conn, nets []*Network) error {
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return fmt.Errorf("list nftables chains: %w", err)
-	}
-	var fwd *nftables.Chain
-	for _, ch := range chains {
-		if ch.Table.Name == "filter" && ch.Name == "FORWARD" {
-			fwd = ch
-		}
-	}
+// (fwd, with its rules) when, and only when, that chain drops by policy (see the package
+// comment above).
+func (m *Manager) syncFilterForward(c *nftables.Conn, fwd *nftables.Chain, rules []*nftables.Rule, nets []*Network) error {
 	if fwd == nil {
 		return nil
-	}
-	rules, err := c.GetRules(fwd.Table, fwd)
-	if err != nil {
-		return fmt.Errorf("list rules of ip filter FORWARD: %w", err)
 	}
 	mark := "stack:" + m.storeHash
 	for _, r := range rules {
@@ -184,7 +280,7 @@ func (m *Manager) syncFilterForward(c *nftables.Conn, nets []*Network) error {
 			}
 		}
 	}
-	if fwd.Policy == nil || *fwd.Policy != nftables.ChainPolicyDrop {
+	if !dropsByPolicy(fwd) {
 		return nil
 	}
 	for _, n := range nets {

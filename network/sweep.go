@@ -23,7 +23,8 @@ import (
 //  5. DNS servers of networks that no longer exist;
 //  6. the nftables table, rebuilt from what remains (or deleted).
 //
-// It holds the store lock throughout, so it never races a Connect in progress.
+// It holds the store lock throughout. A Connect in progress has recorded its endpoint before
+// it makes the veth, so the veth of a living container is kept even while it is being made.
 func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool) error {
 	unlock, err := m.st.lock()
 	if err != nil {
@@ -53,7 +54,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 			changed = true
 		}
 		if changed {
-			if err := m.st.saveNetwork(n); err != nil {
+			if err := m.st.saveEndpoints(n); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -76,6 +77,8 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 			if err := m.st.deleteNetwork(n.Name); err != nil {
 				errs = append(errs, err)
 			}
+			_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
+			_ = os.Remove(m.dnsLockFile(n.Name))
 		default:
 			keep[n.Bridge] = true
 			remaining = append(remaining, n)
@@ -123,6 +126,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 				errs = append(errs, err)
 			}
 			_ = os.Remove(filepath.Join(m.runDir, name+".dns.log"))
+			_ = os.Remove(m.dnsLockFile(name))
 		}
 	}
 

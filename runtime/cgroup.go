@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -93,6 +94,11 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
+// v1Hierarchy is the host's v1 hierarchies, read from /proc/self/mountinfo once per process:
+// the library's default reads and parses it again on every New and Load, and `stack up`
+// creates a cgroup for each container it starts.
+var v1Hierarchy cgroup1.Hierarchy = sync.OnceValues(cgroup1.Default)
+
 // createCgroup makes the container's cgroup with its limits.
 func createCgroup(id string, s *Spec) (*cgroup, error) {
 	path := cgroupParent + "/" + id
@@ -108,7 +114,7 @@ func createCgroup(id string, s *Spec) (*cgroup, error) {
 		}
 		return &cgroup{id: id, v2: m}, nil
 	}
-	cg, err := cgroup1.New(cgroup1.StaticPath(path), resources(s))
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), resources(s), cgroup1.WithHierarchy(v1Hierarchy))
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
@@ -125,7 +131,7 @@ func loadCgroup(id string) (*cgroup, error) {
 		}
 		return &cgroup{id: id, v2: m}, nil
 	}
-	cg, err := cgroup1.Load(cgroup1.StaticPath(path))
+	cg, err := cgroup1.Load(cgroup1.StaticPath(path), cgroup1.WithHierarchy(v1Hierarchy))
 	if err != nil {
 		return nil, fmt.Errorf("load cgroup %s: %w", path, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -184,16 +185,24 @@ func (l *loader) labels(n *yaml.Node, path string) map[string]string {
 	return out
 }
 
+// The name rules are compiled on first use, not at package initialisation: that runs in
+// every process of the binary, each container's monitor and init included, which never
+// validate a stack file (the host-name rule alone is a few dozen KiB of heap).
 var (
 	// compose's rule for service, volume and network keys.
-	resourceName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
+	resourceName = lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 	// compose's rule for project names (after normalization for directory names).
-	projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	projectName = lazyRegexp(`^[a-z0-9][a-z0-9_-]*$`)
 	// Docker's rule for container names.
-	containerName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+	containerName = lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 	// RFC 1123 host names.
-	hostName = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
+	hostName = lazyRegexp(`^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$`)
 )
+
+// lazyRegexp returns a function that compiles expr on its first call.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // NormalizeProjectName turns a directory name into a project name as compose does:
 // lowercase, only [a-z0-9_-], starting with a letter or digit. It may return "".
@@ -221,7 +230,7 @@ func (l *loader) decodeVolumes(n *yaml.Node, project string) map[string]*Volume 
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
 		path := joinPath("volumes", key)
-		if !resourceName.MatchString(key) {
+		if !resourceName().MatchString(key) {
 			l.errorf(k, path, "invalid volume name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", key)
 		}
 		if _, dup := out[key]; dup {
@@ -281,7 +290,7 @@ func (l *loader) decodeNetworks(n *yaml.Node, project string) map[string]*Networ
 			k, v := n.Content[i], n.Content[i+1]
 			key := k.Value
 			path := joinPath("networks", key)
-			if !resourceName.MatchString(key) {
+			if !resourceName().MatchString(key) {
 				l.errorf(k, path, "invalid network name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", key)
 			}
 			if _, dup := out[key]; dup {

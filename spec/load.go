@@ -308,7 +308,7 @@ func (l *loader) decodeProject(p *Project, root *yaml.Node) {
 			continue
 		}
 		seen[name] = true
-		if !resourceName.MatchString(name) {
+		if !resourceName().MatchString(name) {
 			l.errorf(k, joinPath("services", name), "invalid service name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
 		}
 		s, sn := l.decodeService(name, k, v)
@@ -326,20 +326,20 @@ func (l *loader) decodeProject(p *Project, root *yaml.Node) {
 // normalized name of the project directory.
 func (l *loader) projectName(n *yaml.Node, dir string) string {
 	if l.opts.Project != "" {
-		if !projectName.MatchString(l.opts.Project) {
+		if !projectName().MatchString(l.opts.Project) {
 			l.problem(Position{}, "", "invalid project name %q (-p): use lowercase letters, digits, '_' and '-', starting with a letter or digit", l.opts.Project)
 		}
 		return l.opts.Project
 	}
 	if env, ok := l.lookup("COMPOSE_PROJECT_NAME"); ok && env != "" {
-		if !projectName.MatchString(env) {
+		if !projectName().MatchString(env) {
 			l.problem(Position{}, "", "invalid project name %q (COMPOSE_PROJECT_NAME): use lowercase letters, digits, '_' and '-', starting with a letter or digit", env)
 		}
 		return env
 	}
 	if n != nil {
 		if name, ok := l.str(n, "name"); ok {
-			if !projectName.MatchString(name) {
+			if !projectName().MatchString(name) {
 				l.errorf(n, "name", "invalid project name %q: use lowercase letters, digits, '_' and '-', starting with a letter or digit", name)
 			}
 			return name

@@ -108,14 +108,14 @@ func (l *loader) decodeService(name string, key, n *yaml.Node) (*Service, *svcNo
 			}
 		case "container_name":
 			if c, ok := l.str(v, p); ok {
-				if !containerName.MatchString(c) {
+				if !containerName().MatchString(c) {
 					l.errorf(v, p, "invalid container name %q: use letters, digits, '.', '_' and '-', starting with a letter or digit", c)
 				}
 				s.ContainerName, sn.cname = c, v
 			}
 		case "hostname":
 			if h, ok := l.str(v, p); ok {
-				if len(h) > 253 || !hostName.MatchString(h) {
+				if len(h) > 253 || !hostName().MatchString(h) {
 					l.errorf(v, p, "invalid host name %q (RFC 1123: letters, digits, '-', labels separated by '.')", h)
 				}
 				s.Hostname = h
@@ -172,7 +172,7 @@ func (l *loader) decodeService(name string, key, n *yaml.Node) (*Service, *svcNo
 		case "profiles":
 			list, _ := l.strList(v, p)
 			for i, pr := range list {
-				if !resourceName.MatchString(pr) {
+				if !resourceName().MatchString(pr) {
 					l.errorf(v, indexPath(p, i), "invalid profile name %q", pr)
 				}
 			}
@@ -839,7 +839,7 @@ func (l *loader) serviceNetworks(n *yaml.Node, path string, sn *svcNodes) map[st
 			case "aliases":
 				sv.Aliases, _ = l.strList(fv, fp)
 				for j, a := range sv.Aliases {
-					if !hostName.MatchString(a) {
+					if !hostName().MatchString(a) {
 						l.errorf(fv, indexPath(fp, j), "invalid alias %q (a DNS name)", a)
 					}
 				}
@@ -902,7 +902,7 @@ func (l *loader) extraHosts(n *yaml.Node, path string) []string {
 			}
 			ip = a
 		}
-		if !hostName.MatchString(e.host) {
+		if !hostName().MatchString(e.host) {
 			l.errorf(e.node, e.p, "invalid host name %q", e.host)
 			continue
 		}

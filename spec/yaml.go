@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -25,7 +24,7 @@ const (
 )
 
 // yamlLine finds the line number in yaml.v3's syntax error messages.
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): `)
+var yamlLine = lazyRegexp(`^yaml: line (\d+): `)
 
 // parseYAML parses one stack file into a tree without aliases or merge keys. Every node of
 // the tree is recorded in l.origin with the file it came from, for error positions.
@@ -38,7 +37,7 @@ func (l *loader) parseYAML(file string, data []byte) (*yaml.Node, error) {
 		}
 		msg := err.Error()
 		line := 0
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if m := yamlLine().FindStringSubmatch(msg); m != nil {
 			line, _ = strconv.Atoi(m[1])
 			msg = msg[len(m[0]):]
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -46,10 +47,14 @@ type Dockerfile struct {
 	Syntax string // # syntax= value, recorded but not acted on
 }
 
+// The parser's expressions are compiled on first use, not in every process of the binary
+// (each container's monitor and init among them).
 var (
-	reDirective  = regexp.MustCompile(`^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`)
-	reHeredoc    = regexp.MustCompile(`^(\d*)<<(-?)\s*(['"]?)([a-zA-Z_][a-zA-Z0-9._-]*)(['"]?)$`)
-	reWhitespace = regexp.MustCompile(`[\t\v\f\r ]+`)
+	reDirective = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`) })
+	reHeredoc   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(\d*)<<(-?)\s*(['"]?)([a-zA-Z_][a-zA-Z0-9._-]*)(['"]?)$`)
+	})
+	reWhitespace = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[\t\v\f\r ]+`) })
 )
 
 // parseFuncs maps each known instruction to the way its arguments are read, as buildkit's
@@ -147,7 +152,7 @@ func readLines(r io.Reader) ([]string, error) {
 func (d *Dockerfile) parseDirectives(lines []string) int {
 	seen := map[string]bool{}
 	for i, l := range lines {
-		m := reDirective.FindStringSubmatch(l)
+		m := reDirective().FindStringSubmatch(l)
 		if m == nil {
 			return i
 		}
@@ -191,7 +196,7 @@ func (d *Dockerfile) newNode(line string, lineNo int) (*Node, error) {
 		return nil, fmt.Errorf("invalid escape directive: must be ` or \\: %w", ErrSyntax)
 	}
 	line = strings.TrimSpace(line)
-	parts := reWhitespace.Split(line, 2)
+	parts := reWhitespace().Split(line, 2)
 	n := &Node{Cmd: strings.ToLower(parts[0]), Original: line, StartLine: lineNo}
 	rest := ""
 	if len(parts) == 2 {
@@ -305,7 +310,7 @@ func parseWhitespaceDelimited(rest string, _ *Dockerfile) ([]string, bool, error
 	if rest == "" {
 		return nil, false, nil
 	}
-	return reWhitespace.Split(strings.TrimSpace(rest), -1), false, nil
+	return reWhitespace().Split(strings.TrimSpace(rest), -1), false, nil
 }
 
 // parseJSONArray returns the strings of a JSON array, ok false when rest is not one.
@@ -347,7 +352,7 @@ func parseNameVal(rest string, d *Dockerfile) ([]string, bool, error) {
 		return nil, false, fmt.Errorf("requires at least one argument: %w", ErrSyntax)
 	}
 	if !strings.Contains(words[0], "=") {
-		parts := reWhitespace.Split(strings.TrimSpace(rest), 2)
+		parts := reWhitespace().Split(strings.TrimSpace(rest), 2)
 		if len(parts) < 2 || strings.TrimSpace(parts[1]) == "" {
 			return nil, false, fmt.Errorf("must have two arguments: %w", ErrSyntax)
 		}
@@ -375,7 +380,7 @@ func parseNameOrNameVal(rest string, d *Dockerfile) ([]string, bool, error) {
 
 // parseHealthcheck reads "NONE" or "CMD <command>" (its flags are already extracted).
 func parseHealthcheck(rest string, d *Dockerfile) ([]string, bool, error) {
-	parts := reWhitespace.Split(strings.TrimSpace(rest), 2)
+	parts := reWhitespace().Split(strings.TrimSpace(rest), 2)
 	typ := strings.ToUpper(parts[0])
 	switch {
 	case typ == "NONE" && len(parts) == 1:
@@ -400,7 +405,7 @@ func (n *Node) canHaveHeredoc() bool {
 func (d *Dockerfile) readHeredocs(n *Node, lines []string, i int) (int, error) {
 	for _, arg := range n.Args {
 		for _, w := range d.splitWords(arg, 0) {
-			m := reHeredoc.FindStringSubmatch(w)
+			m := reHeredoc().FindStringSubmatch(w)
 			if m == nil {
 				continue
 			}

@@ -77,7 +77,7 @@ func runScript(n *Node) (string, error) {
 	if len(n.Heredocs) == 0 {
 		return line, nil
 	}
-	if len(n.Heredocs) == 1 && reHeredoc.MatchString(strings.TrimSpace(line)) {
+	if len(n.Heredocs) == 1 && reHeredoc().MatchString(strings.TrimSpace(line)) {
 		body := n.Heredocs[0].Content
 		if strings.HasPrefix(body, "#!") {
 			return "", fmt.Errorf("RUN heredoc with a #! interpreter line: %w", ErrUnsupported)

@@ -762,7 +762,7 @@ func (b *builder) planCopy(st *state, n *Node) (*step, error) {
 		fmt.Fprintf(h, "from\x00%s\x00", fromImg.ID)
 	}
 	for _, s := range srcs {
-		if m := reHeredoc.FindStringSubmatch(s); m != nil && len(n.Heredocs) > 0 {
+		if m := reHeredoc().FindStringSubmatch(s); m != nil && len(n.Heredocs) > 0 {
 			hd, ok := heredocs[m[4]]
 			if !ok {
 				return nil, fmt.Errorf("heredoc %s has no body: %w", s, ErrSyntax)

@@ -86,7 +86,7 @@ func ParseVolumeFlag(spec, baseDir string) (Mount, error) {
 		if m.NoCopy {
 			return Mount{}, fmt.Errorf("volume %q: nocopy applies to volumes, not bind mounts: %w", spec, ErrInvalid)
 		}
-	} else if m.Source != "" && !nameRE.MatchString(m.Source) {
+	} else if m.Source != "" && !nameRE().MatchString(m.Source) {
 		return Mount{}, fmt.Errorf("volume %q: %q is neither a volume name nor a path: %w", spec, m.Source, ErrInvalid)
 	}
 	if err := CheckTarget(m.Target); err != nil {
@@ -149,7 +149,7 @@ func ParseMountFlag(spec, baseDir string) (Mount, error) {
 		}
 		m.Source = src
 	case TypeVolume:
-		if m.Source != "" && !nameRE.MatchString(m.Source) {
+		if m.Source != "" && !nameRE().MatchString(m.Source) {
 			return Mount{}, fmt.Errorf("mount %q: volume name %q: %w", spec, m.Source, ErrInvalid)
 		}
 	case TypeTmpfs:

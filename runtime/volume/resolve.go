@@ -116,7 +116,7 @@ func (s *Store) volumeOf(m runtime.Mount) (string, bool) {
 		return "", false
 	}
 	name, rest, _ := strings.Cut(rel, string(filepath.Separator))
-	if rest != "_data" || !nameRE.MatchString(name) {
+	if rest != "_data" || !nameRE().MatchString(name) {
 		return "", false
 	}
 	return name, true

@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/stackhq/stack/internal/statefile"
@@ -43,7 +44,8 @@ type Volume struct {
 // Store holds the volumes of one store root.
 type Store struct{ dir string }
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+// nameRE is compiled on first use, not in every process of the binary (monitors, init).
+var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // Open returns the volume store under root, creating its directory.
 func Open(root string) (*Store, error) {
@@ -59,7 +61,7 @@ func (s *Store) lock() (func(), error) { return statefile.Lock(filepath.Join(s.d
 func (s *Store) metaPath(name string) string { return filepath.Join(s.dir, name, "volume.json") }
 
 func (s *Store) load(name string) (*Volume, error) {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return nil, fmt.Errorf("volume name %q: use letters, digits, '_', '.', '-': %w", name, ErrInvalid)
 	}
 	b, err := os.ReadFile(s.metaPath(name))

@@ -133,3 +133,17 @@ func Release(ctx context.Context, root string, c *runtime.Container) error {
 	}
 	return errors.Join(detachErr, vols.Release(c.ID, true))
 }
+
+// ImagesInUse returns a test for whether a container of this root uses an image (by ID):
+// image rm and prune keep those, and so does down --rmi.
+func (e *Engine) ImagesInUse() (func(id string) bool, error) {
+	cs, err := e.Containers.List(runtime.ListOptions{All: true})
+	if err != nil {
+		return nil, err
+	}
+	used := make(map[string]bool, len(cs))
+	for _, c := range cs {
+		used[c.ImageID] = true
+	}
+	return func(id string) bool { return used[id] }, nil
+}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	"github.com/miekg/dns"
 )
 
@@ -112,7 +114,7 @@ func (s *DNSServer) reload() {
 		return
 	}
 	var n Network
-	if err := readJSON(s.stateFile, &n); err != nil {
+	if err := statefile.ReadJSON(s.stateFile, &n); err != nil {
 		return // keep the previous names; the next query tries again
 	}
 	s.modTime, s.size, s.subnet = fi.ModTime(), fi.Size(), n.Subnet

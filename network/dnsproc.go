@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -46,7 +48,7 @@ func (m *Manager) dnsLockFile(network string) string {
 // starts it after its lease, so the other containers' leases need not wait for the exec.
 // Callers that hold the store lock take this one after it, never the other way round.
 func (m *Manager) ensureDNS(n *Network) error {
-	unlock, err := lockFile(m.dnsLockFile(n.Name))
+	unlock, err := statefile.Lock(m.dnsLockFile(n.Name))
 	if err != nil {
 		return err
 	}
@@ -102,21 +104,8 @@ func writePidFile(file string, pid int) error {
 	if err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
-	// A temporary file of its own: the starter and the server both write this file, at
-	// nearly the same moment (a shared temporary name made one of the renames fail).
-	f, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write pid file: %w", err)
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	_, err = fmt.Fprintf(f, "%d %d\n", pid, start)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), file)
-	}
-	if err != nil {
+	// Both the starter and the server write it: each through a temporary file of its own.
+	if err := statefile.Write(file, fmt.Appendf(nil, "%d %d\n", pid, start), 0o644); err != nil {
 		return fmt.Errorf("write pid file: %w", err)
 	}
 	return nil
@@ -124,7 +113,7 @@ func writePidFile(file string, pid int) error {
 
 // stopDNS stops the DNS server of a network, if it runs, and waits for it to exit.
 func (m *Manager) stopDNS(network string) error {
-	unlock, err := lockFile(m.dnsLockFile(network))
+	unlock, err := statefile.Lock(m.dnsLockFile(network))
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,7 @@ func (m *Manager) ensureBridge(n *Network) error {
 		}
 		la := netlink.NewLinkAttrs()
 		la.Name = n.Bridge
+		la.HardwareAddr = bridgeMAC(n)
 		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("create bridge %s: %w", n.Bridge, err)
 		}
@@ -74,6 +75,11 @@ func (m *Manager) ensureBridge(n *Network) error {
 	}
 	if _, ok := link.(*netlink.Bridge); !ok || link.Attrs().Alias != m.linkAlias(n.Name, "") {
 		return fmt.Errorf("bridge %s: a %s link of that name belongs to someone else: %w", n.Bridge, link.Type(), ErrExists)
+	}
+	if mac := bridgeMAC(n); link.Attrs().HardwareAddr.String() != mac.String() {
+		if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
+			return fmt.Errorf("set MAC of %s: %w", n.Bridge, err)
+		}
 	}
 	// Every Connect checks the bridge; the checks are reads, so the bridge of a running
 	// network costs no write under the kernel's rtnl lock (which veths being made for
@@ -97,6 +103,16 @@ func (m *Manager) ensureBridge(n *Network) error {
 		}
 	}
 	return nil
+}
+
+// bridgeMAC is the bridge's fixed MAC address, from the gateway address as containers' are
+// from theirs (02:53:<IPv4>). A bridge given no address takes the lowest of its ports' and
+// changes it when ports come and go: the containers' ARP caches then point at a gateway MAC
+// that no longer exists, and they lose their gateway and DNS server for up to half a minute
+// whenever a container of the network is removed (a recreate, a scale down).
+func bridgeMAC(n *Network) net.HardwareAddr {
+	ip4 := n.Gateway.As4()
+	return net.HardwareAddr{0x02, 0x53, ip4[0], ip4[1], ip4[2], ip4[3]}
 }
 
 // hasAddr reports whether link has exactly addr (address and prefix length).

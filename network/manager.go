@@ -20,6 +20,8 @@ import (
 	"regexp"
 	"sync"
 	"time"
+
+	"github.com/stackhq/stack/internal/statefile"
 )
 
 // Manager owns the networks of one store root.
@@ -121,7 +123,7 @@ func (m *Manager) Ensure(ctx context.Context, cfg Config) (_ *Network, retErr er
 		}
 		return n, m.syncAll()
 	}
-	unlockSubnets, err := lockFile(subnetLockPath)
+	unlockSubnets, err := statefile.Lock(subnetLockPath)
 	if err != nil {
 		return nil, err
 	}

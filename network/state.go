@@ -1,7 +1,6 @@
 package network
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/stackhq/stack/internal/statefile"
 )
 
 // On-disk state, under <root>/networks:
@@ -20,7 +19,7 @@ import (
 //	<name>.json       one Network: its config, subnet and every endpoint (its leases)
 //	ports.json        published ports, by container ID
 //
-// Every file is written with CreateTemp + Rename, so a reader (the DNS server re-reads the
+// Every file is written through internal/statefile (temporary file + rename), so a reader (the DNS server re-reads the
 // network file when it changes) sees the old or the new content, never a torn one; only a
 // network's creation is flushed to disk first (leases and ports die with the kernel objects
 // they describe, see saveEndpoints). State is
@@ -79,7 +78,7 @@ type store struct{ dir string }
 
 // lock takes the exclusive lock of the store; the returned function releases it. Each call
 // opens its own file description, so goroutines of one process exclude each other too.
-func (s store) lock() (func(), error) { return lockFile(filepath.Join(s.dir, ".lock")) }
+func (s store) lock() (func(), error) { return statefile.Lock(filepath.Join(s.dir, ".lock")) }
 
 // subnetLockPath is the lock every store on the host takes while it chooses a subnet and
 // gives the new bridge its address. The routing table that PlanSubnet checks is the host's,
@@ -87,24 +86,11 @@ func (s store) lock() (func(), error) { return lockFile(filepath.Join(s.dir, ".l
 // both find the same subnet free. Taken inside the store's lock, never the other way round.
 const subnetLockPath = "/run/stack-subnets.lock"
 
-// lockFile takes an exclusive flock on path, creating the file.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
-	}
-	return func() { f.Close() }, nil
-}
-
 func (s store) networkPath(name string) string { return filepath.Join(s.dir, name+".json") }
 
 func (s store) loadNetwork(name string) (*Network, error) {
 	var n Network
-	if err := readJSON(s.networkPath(name), &n); err != nil {
+	if err := statefile.ReadJSON(s.networkPath(name), &n); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("network %s: %w", name, ErrNotFound)
 		}
@@ -118,13 +104,17 @@ func (s store) loadNetwork(name string) (*Network, error) {
 
 // saveNetwork writes a network's record durably (fsync before the rename): a network the
 // user created must survive a power loss.
-func (s store) saveNetwork(n *Network) error { return writeJSON(s.networkPath(n.Name), n, true) }
+func (s store) saveNetwork(n *Network) error {
+	return statefile.WriteJSON(s.networkPath(n.Name), n, 0o600, true)
+}
 
 // saveEndpoints writes a network's record after a change of its endpoints only, without the
 // fsync: leases describe veths and namespaces, which a power loss takes with it, and Sweep
 // reconciles them with the living containers anyway. Connecting and disconnecting do this
 // under the store lock, where a disk flush would make every container wait for it.
-func (s store) saveEndpoints(n *Network) error { return writeJSON(s.networkPath(n.Name), n, false) }
+func (s store) saveEndpoints(n *Network) error {
+	return statefile.WriteJSON(s.networkPath(n.Name), n, 0o600, false)
+}
 
 func (s store) deleteNetwork(name string) error {
 	if err := os.Remove(s.networkPath(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -162,57 +152,12 @@ type publishedSet struct {
 
 func (s store) loadPorts() (map[string]publishedSet, error) {
 	m := map[string]publishedSet{}
-	if err := readJSON(filepath.Join(s.dir, "ports.json"), &m); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := statefile.ReadJSON(filepath.Join(s.dir, "ports.json"), &m); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	return m, nil
 }
 
 func (s store) savePorts(m map[string]publishedSet) error {
-	return writeJSON(filepath.Join(s.dir, "ports.json"), m, false) // volatile, as leases are
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeJSON replaces path atomically: CreateTemp in the same directory, write, fsync when
-// durable, rename.
-func writeJSON(path string, v any, durable bool) (retErr error) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if retErr != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if durable {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("sync %s: %w", path, err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	return nil
+	return statefile.WriteJSON(filepath.Join(s.dir, "ports.json"), m, 0o600, false) // volatile, as leases are
 }

@@ -113,7 +113,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 		if keep[name] {
 			continue
 		}
-		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) { // ENODEV: a Disconnect was first
+		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) { // gone meanwhile
 			errs = append(errs, fmt.Errorf("sweep link %s: %w", name, err))
 		}
 	}

@@ -34,6 +34,8 @@ type Driver interface {
 	Wait(ctx context.Context, id string, cond Condition) error
 	// ContainerName is the name replica number of service runs under.
 	ContainerName(service string, number int) string
+	// ImageID is the ID of the image the store has for ref now, "" when it has none.
+	ImageID(ref string) string
 }
 
 // Event reports progress of one resource to the CLI, which renders it as compose does.
@@ -347,6 +349,14 @@ func (ex *executor) containerOp(ctx context.Context, s *DesiredService, op Op) (
 		ex.event(op.Resource, name, "Created", nil, start)
 		return id, ex.start(ctx, op, name, id, start)
 	case ActionRecreate:
+		if op.UnlessImage != "" && ex.d.ImageID(s.Image) == op.UnlessImage {
+			// The pull or build gave the same image: the container stays.
+			if op.wasRunning {
+				ex.event(op.Resource, name, "Running", nil, start)
+				return op.Container, nil
+			}
+			return op.Container, ex.start(ctx, op, name, op.Container, start)
+		}
 		// The new container is created first under a temporary name, so a failed create
 		// leaves the old one running; then the old one goes and the new one takes its name.
 		ex.event(op.Resource, name, "Recreating", nil, start)

@@ -21,6 +21,7 @@ type memDriver struct {
 	log        []string
 	failCreate map[string]error // by service
 	failPull   error
+	newImage   string         // the ID pulls and builds give ("" = "id")
 	exitCode   map[string]int // by service: containers exit at once with this code
 	unhealthy  map[string]bool
 }
@@ -157,6 +158,14 @@ func (m *memDriver) Wait(_ context.Context, id string, cond Condition) error {
 		}
 	}
 	return nil
+}
+
+// ImageID: every pull or build gives the image "id" unless newImage says otherwise.
+func (m *memDriver) ImageID(string) string {
+	if m.newImage != "" {
+		return m.newImage
+	}
+	return "id"
 }
 
 func (m *memDriver) ContainerName(service string, n int) string {
@@ -432,4 +441,25 @@ func TestApplyRemovesDuplicatesBeforeRecreating(t *testing.T) {
 	if got := strings.Join(m.log, "\n"); strings.Index(got, "rm c1_p-web-1") > strings.Index(got, "create c1_p-web-1") {
 		t.Errorf("the duplicate was not removed before the recreate:\n%s", got)
 	}
+}
+
+func TestApplyBuildOfTheSameImageKeepsTheContainer(t *testing.T) {
+	m := newMemDriver()
+	d := desiredStack(&DesiredService{Name: "web"})
+	d.Services[0].Build = true
+	if err := up(t, m, d, Options{}, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m.log = nil
+	if err := up(t, m, d, Options{Build: true}, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(m.log, ","); got != "build web" {
+		t.Errorf("up --build of an unchanged build did %q, want only the build", got)
+	}
+	m.newImage, m.log = "id2", nil
+	if err := up(t, m, d, Options{Build: true}, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m.index(t, "create c1_p-web-1") // a build that gives another image recreates
 }

@@ -159,9 +159,14 @@ func (h *Host) Build(ctx context.Context, service string) error {
 	return h.BuildImage(ctx, s)
 }
 
-// RemoveImage removes an image reference (down --rmi); an image a container still uses stays.
+// RemoveImage removes an image reference (down --rmi); an image a container still uses
+// (another project's, say) stays.
 func (h *Host) RemoveImage(_ context.Context, ref string) error {
-	_, err := h.Engine.Images.Remove(ref, image.RemoveOptions{})
+	inUse, err := h.Engine.ImagesInUse()
+	if err != nil {
+		return err
+	}
+	_, err = h.Engine.Images.Remove(ref, image.RemoveOptions{InUse: inUse})
 	if errors.Is(err, image.ErrNotFound) {
 		return nil
 	}
@@ -259,6 +264,9 @@ func (h *Host) Wait(ctx context.Context, id string, cond Condition) error {
 		}
 	}
 }
+
+// ImageID is the ID of the image the store has for ref now, "" when it has none.
+func (h *Host) ImageID(ref string) string { return ImageID(h.Engine.Images)(ref) }
 
 // ContainerName is the name replica number of service runs under.
 func (h *Host) ContainerName(service string, number int) string {

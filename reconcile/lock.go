@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
+	"github.com/stackhq/stack/internal/statefile"
 )
 
 // Lock takes the project's lock, <root>/projects/<project>.lock, blocking until it is free:
@@ -16,15 +16,11 @@ func Lock(root, project string) (unlock func(), err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("lock project %s: %w", project, err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, project+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err = statefile.Lock(filepath.Join(dir, project+".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("lock project %s: %w", project, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock project %s: %w", project, err)
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 // Select narrows desired and observed to the named services (`up web`), with the services

@@ -55,6 +55,13 @@ type Op struct {
 	// BestEffort operations do not fail the plan (removing an image still in use by
 	// another project's container, say).
 	BestEffort bool `json:"bestEffort,omitempty"`
+	// UnlessImage is set on a recreate whose only cause is a pull or build still to come:
+	// the container's image ID. When the image comes out with this same ID, the container
+	// stays (started if it was not running), so `up --build` of an unchanged build touches
+	// nothing.
+	UnlessImage string `json:"unlessImage,omitempty"`
+	// wasRunning tells Apply whether a kept container needs a start.
+	wasRunning bool
 }
 
 func (o Op) String() string {
@@ -312,8 +319,12 @@ func PlanUp(desired *Desired, observed *Observed, opts Options) (*Plan, error) {
 				recreated[s.Name] = true
 				continue
 			}
-			if cause := recreateCause(desired.containerName(s, n), s, c, opts, imageWillChange, missingNetworks, missingVolumes); cause != "" && !opts.NoRecreate {
-				p.Ops = append(p.Ops, Op{Action: ActionRecreate, Resource: resource(s.Name, n), Service: s.Name, Number: n, Container: c.ID, Cause: cause})
+			if cause, onlyImage := recreateCause(desired.containerName(s, n), s, c, opts, imageWillChange, missingNetworks, missingVolumes); cause != "" && !opts.NoRecreate {
+				op := Op{Action: ActionRecreate, Resource: resource(s.Name, n), Service: s.Name, Number: n, Container: c.ID, Cause: cause, wasRunning: c.Running()}
+				if onlyImage {
+					op.UnlessImage = c.ImageID
+				}
+				p.Ops = append(p.Ops, op)
 				recreated[s.Name] = true
 				continue
 			}
@@ -362,34 +373,37 @@ func PlanUp(desired *Desired, observed *Observed, opts Options) (*Plan, error) {
 	return p, nil
 }
 
-// recreateCause says why an existing replica must be recreated, or "" when it may stay.
-// name is the name the replica should have: a recreate interrupted between creating the
-// new container (under a temporary name) and renaming it leaves one that has the right
-// configuration and the wrong name.
-func recreateCause(name string, s *DesiredService, c ObservedContainer, opts Options, imageWillChange, missingNetworks, missingVolumes map[string]bool) string {
+// recreateCause says why an existing replica must be recreated, or "" when it may stay;
+// onlyImage tells that the only cause is a pull or build still to come (which may give the
+// same image again). name is the name the replica should have: a recreate interrupted
+// between creating the new container (under a temporary name) and renaming it leaves one
+// that has the right configuration and the wrong name.
+func recreateCause(name string, s *DesiredService, c ObservedContainer, opts Options, imageWillChange, missingNetworks, missingVolumes map[string]bool) (cause string, onlyImage bool) {
 	switch {
 	case opts.ForceRecreate:
-		return "--force-recreate"
+		return "--force-recreate", false
 	case c.Hash != s.Hash:
-		return "config hash changed"
-	case imageWillChange[s.Image]:
-		return "image " + s.Image + " will be pulled or built"
-	case s.ImageID != "" && c.ImageID != s.ImageID:
-		return "image " + s.Image + " now has another ID"
+		return "config hash changed", false
 	case c.Name != name:
-		return "named " + c.Name + ", not " + name
+		return "named " + c.Name + ", not " + name, false
 	}
 	for _, n := range s.Networks {
 		if missingNetworks[n] {
-			return "network " + n + " missing"
+			return "network " + n + " missing", false
 		}
 	}
 	for _, v := range s.Volumes {
 		if missingVolumes[v] {
-			return "volume " + v + " missing"
+			return "volume " + v + " missing", false
 		}
 	}
-	return ""
+	switch {
+	case imageWillChange[s.Image]:
+		return "image " + s.Image + " will be pulled or built", true
+	case s.ImageID != "" && c.ImageID != s.ImageID:
+		return "image " + s.Image + " now has another ID", false
+	}
+	return "", false
 }
 
 // completedOneShots returns the services some dependent waits on with

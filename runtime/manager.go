@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	"github.com/stackhq/stack/runtime/image"
 	"golang.org/x/sys/unix"
 )
@@ -357,7 +359,7 @@ func (c *Container) writeEtcFiles() error {
 	for _, f := range []struct {
 		path, data string
 	}{{c.HostsPath(), hosts}, {c.ResolvConfPath(), resolv.String()}, {c.HostnamePath(), c.hostname() + "\n"}} {
-		if err := writeFileAtomic(f.path, []byte(f.data), 0o644); err != nil {
+		if err := statefile.Write(f.path, []byte(f.data), 0o644); err != nil {
 			return err
 		}
 	}
@@ -470,7 +472,7 @@ func (m *Manager) lock(idOrName string) (*Container, func(), error) {
 	if !fileExists(filepath.Join(dir, "state.json")) {
 		return nil, nil, fmt.Errorf("%w: %s", ErrNotFound, idOrName)
 	}
-	unlock, err := lockFile(filepath.Join(dir, "lock"))
+	unlock, err := statefile.Lock(filepath.Join(dir, "lock"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -621,7 +623,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	if err != nil {
 		return nil, fmt.Errorf("encode init config: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(c.dir, "init.json"), data, 0o600); err != nil {
+	if err := statefile.Write(filepath.Join(c.dir, "init.json"), data, 0o600); err != nil {
 		return nil, err
 	}
 	defer func() {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 )
@@ -411,7 +413,7 @@ func (m *monitor) waitExit(s *started) (code int, oom bool, ranFor time.Duration
 // monitor whose starter was killed before it recorded the start may find the container
 // recorded as another monitor's (a later start): it is an orphan, and changes nothing.
 func (m *monitor) update(fn func(c *Container)) error {
-	unlock, err := lockFile(filepath.Join(m.dir, "lock"))
+	unlock, err := statefile.Lock(filepath.Join(m.dir, "lock"))
 	if err != nil {
 		return err
 	}

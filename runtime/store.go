@@ -19,8 +19,9 @@
 // one monitor per running container (monitor.go) is the parent of the container's PID 1
 // (init.go until it execs the program); nothing else runs for a container.
 //
-// Every file is written atomically (CreateTemp in the same directory, then Rename), so a
-// reader never sees half a state. Reading is lock-free and cheap (one small JSON file);
+// Every file is written atomically with internal/statefile (temporary file, then rename),
+// without fsync: after a crash the state is re-derived from the kernel (liveness check),
+// and run's hot path must not wait on the disk. A reader never sees half a state. Reading is lock-free and cheap (one small JSON file);
 // writers take the container's flock, read, change and write. A container whose state says
 // running is checked against its monitor's PID and process start time (/proc/PID/stat field
 // 22), never the PID alone: after the monitor or the host dies the container reads as exited,
@@ -40,7 +41,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/stackhq/stack/internal/statefile"
 )
 
 // Container statuses, as Docker names them.
@@ -161,40 +162,13 @@ func RunDir(root string) string {
 	return filepath.Join(root, "run")
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same directory and a
-// rename, so readers see the old or the new content, never a mix. No fsync: the state is
-// re-derived from the kernel (liveness check) after a crash, and run's hot path must not
-// wait on the disk.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // no-op after the rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
 // save writes the container's record atomically.
 func (c *Container) save() error {
 	data, err := json.Marshal(c)
 	if err != nil {
 		return fmt.Errorf("encode container %s: %w", c.ID, err)
 	}
-	return writeFileAtomic(c.statePath(), data, 0o600)
+	return statefile.Write(c.statePath(), data, 0o600)
 }
 
 // loadContainer reads a container record from its directory, with its liveness checked.
@@ -244,20 +218,6 @@ func (c *Container) checkAlive() {
 	if c.State.Health != "" {
 		c.State.Health = "unhealthy"
 	}
-}
-
-// lockFile takes the container's exclusive flock; the returned func releases it. The lock
-// file lives in the container directory, so it disappears with the container.
-func lockFile(path string) (func(), error) {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("flock %s: %w", path, err)
-	}
-	return func() { unix.Close(fd) }, nil
 }
 
 // newID returns 64 random hex digits, never all digits (a name-like ID would be ambiguous

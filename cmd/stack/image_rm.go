@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/build"
 	"github.com/stackhq/stack/runtime/image"
 )
@@ -71,25 +70,6 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 		return &exitError{code: 1}
 	}
 	return nil
-}
-
-// imagesInUse returns the test rm and prune use: whether any container in the store,
-// running or not, was made from the image. A container created after the listing is not
-// seen; `stack container create` of an image being removed can race with it.
-func imagesInUse() (func(id string) bool, error) {
-	m, err := runtime.New(global.root)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := m.List(runtime.ListOptions{All: true})
-	if err != nil {
-		return nil, err
-	}
-	used := map[string]bool{}
-	for _, c := range cs {
-		used[c.ImageID] = true
-	}
-	return func(id string) bool { return used[id] }, nil
 }
 
 type imagePruneOptions struct {
@@ -164,4 +144,14 @@ func runImagePrune(in io.Reader, w io.Writer, o imagePruneOptions) error {
 	}
 	fmt.Fprintf(w, "Total reclaimed space: %s\n", humanSize(rep.Reclaimed))
 	return err
+}
+
+// imagesInUse tells which images containers of the root use, running or not: rm and prune
+// keep those. A container created after the listing is not seen.
+func imagesInUse() (func(id string) bool, error) {
+	e, err := openEngine()
+	if err != nil {
+		return nil, err
+	}
+	return e.ImagesInUse()
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/stackhq/stack/internal/statefile"
 )
 
 // The build cache maps a step's key to the image that step produced. A key is the sha256
@@ -63,18 +65,7 @@ func cachePut(root, key, id string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create build cache: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-")
-	if err != nil {
-		return fmt.Errorf("write build cache: %w", err)
-	}
-	_, werr := f.WriteString(id + "\n")
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("write build cache: %w", err)
-	}
-	if err := os.Rename(f.Name(), filepath.Join(dir, key)); err != nil {
-		os.Remove(f.Name())
+	if err := statefile.Write(filepath.Join(dir, key), []byte(id+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write build cache: %w", err)
 	}
 	return nil
@@ -99,7 +90,7 @@ func PruneCache(root string, keep func(imageID string) bool) ([]string, error) {
 		if e.Name() == scratchDirName {
 			continue // in use by running builds
 		}
-		tmp := strings.HasPrefix(e.Name(), ".tmp-")
+		tmp := strings.HasPrefix(e.Name(), ".") // statefile.Write's temporary files
 		if keep != nil {
 			if tmp {
 				continue // maybe a running build's write

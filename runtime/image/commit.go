@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -39,7 +41,7 @@ func (s *Store) putBlob(data []byte) (v1.Hash, error) {
 	if exists(s.blobPath(h)) {
 		return h, nil
 	}
-	if err := writeFileAtomic(s.blobPath(h), data); err != nil {
+	if err := statefile.WriteSync(s.blobPath(h), data, 0o600); err != nil {
 		return h, fmt.Errorf("store blob %s: %w", h, err)
 	}
 	return h, nil
@@ -64,12 +66,12 @@ func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string, parent
 	}
 	defer l.unlock()
 	var rec record
-	if err := readJSON(s.recordPath(id), &rec); err != nil {
+	if err := statefile.ReadJSON(s.recordPath(id), &rec); err != nil {
 		if !os.IsNotExist(err) {
 			return nil, fmt.Errorf("read image record %s: %w", id, err)
 		}
 		rec = record{ID: id.String(), Manifest: mh, Added: time.Now().UTC(), Parent: parent}
-		if err := writeJSONAtomic(s.recordPath(id), rec); err != nil {
+		if err := statefile.WriteJSON(s.recordPath(id), rec, 0o600, true); err != nil {
 			return nil, err
 		}
 	}
@@ -85,7 +87,7 @@ func (s *Store) commitImage(rawConfig, rawManifest []byte, refs []string, parent
 		}
 	}
 	if changed {
-		if err := writeJSONAtomic(s.refsPath(), all); err != nil {
+		if err := statefile.WriteJSON(s.refsPath(), all, 0o600, true); err != nil {
 			return nil, err
 		}
 	}

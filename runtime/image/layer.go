@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
@@ -75,7 +77,7 @@ func (s *Store) storeLayer(ctx context.Context, job layerJob) (storedLayer, erro
 			// An uncompressed source (docker-save, import): reuse the blob the layer was
 			// first stored with.
 			var meta layerMeta
-			if err := readJSON(filepath.Join(s.layerPath(res.ChainID), "layer.json"), &meta); err != nil {
+			if err := statefile.ReadJSON(filepath.Join(s.layerPath(res.ChainID), "layer.json"), &meta); err != nil {
 				return res, fmt.Errorf("read layer %s: %w", res.ChainID, err)
 			}
 			if meta.Blob != (v1.Hash{}) && exists(s.blobPath(meta.Blob)) {
@@ -229,7 +231,7 @@ func (s *Store) streamLayer(ctx context.Context, job layerJob, res storedLayer, 
 	}
 	if !exists(s.layerPath(res.ChainID)) {
 		meta := layerMeta{DiffID: res.DiffID, ChainID: res.ChainID, Size: size, Blob: res.Blob, MediaType: res.MediaType}
-		if err := writeJSONAtomic(filepath.Join(tmp, "layer.json"), meta); err != nil {
+		if err := statefile.WriteJSON(filepath.Join(tmp, "layer.json"), meta, 0o600, true); err != nil {
 			return res, err
 		}
 		os.Remove(blobFile.Name())

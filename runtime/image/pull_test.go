@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -373,11 +374,14 @@ func TestPullInterruptedLeavesNothing(t *testing.T) {
 	img := threeLayers(t)
 	layers, _ := img.Layers()
 	slow, _ := layers[1].Digest()
+	size, _ := layers[1].Size()
 	ctx, cancel := context.WithCancel(context.Background())
 	host := startRegistry(t, func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+slow.String()) {
-				w.Header().Set("Content-Length", "1000000")
+				// The true length (a wrong one is refused before the body is read), and
+				// only the first bytes of the body.
+				w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
 				w.WriteHeader(http.StatusOK)
 				w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 				w.(http.Flusher).Flush()

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
@@ -34,7 +36,7 @@ func (s *Store) Tag(src, target string) error {
 		return err
 	}
 	all[refs[0]] = id.String()
-	return writeJSONAtomic(s.refsPath(), all)
+	return statefile.WriteJSON(s.refsPath(), all, 0o600, true)
 }
 
 // RemoveOptions tune Remove.
@@ -176,7 +178,7 @@ func (s *Store) graph() (*imageGraph, error) {
 	}
 	for _, id := range ids {
 		var rec record
-		if err := readJSON(s.recordPath(id), &rec); err != nil {
+		if err := statefile.ReadJSON(s.recordPath(id), &rec); err != nil {
 			return nil, fmt.Errorf("read image record %s: %w", id, err)
 		}
 		if rec.Parent != "" && exists[rec.Parent] {
@@ -228,7 +230,7 @@ func (s *Store) deleteRecord(id string, g *imageGraph) error {
 
 // writeRefs writes repositories.json.
 func (s *Store) writeRefs(refs map[string]string) error {
-	return writeJSONAtomic(s.refsPath(), refs)
+	return statefile.WriteJSON(s.refsPath(), refs, 0o600, true)
 }
 
 // PruneOptions tune Prune.
@@ -332,7 +334,7 @@ func (s *Store) collect() (PruneReport, error) {
 	blobs, chains := map[string]bool{}, map[string]bool{}
 	for _, id := range ids {
 		var rec record
-		if err := readJSON(s.recordPath(id), &rec); err != nil {
+		if err := statefile.ReadJSON(s.recordPath(id), &rec); err != nil {
 			return rep, fmt.Errorf("read image record %s: %w", id, err)
 		}
 		m, err := s.readManifest(rec.Manifest)
@@ -340,7 +342,7 @@ func (s *Store) collect() (PruneReport, error) {
 			return rep, err
 		}
 		var cfg v1.ConfigFile
-		if err := readJSON(s.blobPath(id), &cfg); err != nil {
+		if err := statefile.ReadJSON(s.blobPath(id), &cfg); err != nil {
 			return rep, fmt.Errorf("read image config %s: %w", id, err)
 		}
 		blobs[id.Hex], blobs[rec.Manifest.Hex] = true, true
@@ -362,7 +364,7 @@ func (s *Store) collect() (PruneReport, error) {
 		}
 		var meta layerMeta
 		dir := filepath.Join(s.root, "layers", e.Name())
-		_ = readJSON(filepath.Join(dir, "layer.json"), &meta)
+		_ = statefile.ReadJSON(filepath.Join(dir, "layer.json"), &meta)
 		tmp := filepath.Join(s.root, "tmp", "gc-"+e.Name())
 		if err := os.Rename(dir, tmp); err != nil {
 			return rep, fmt.Errorf("remove layer %s: %w", e.Name(), err)

@@ -1,7 +1,6 @@
 package image
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,9 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stackhq/stack/internal/statefile"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"golang.org/x/sys/unix"
 )
 
 // Store is the image store under one directory (<stack root>/images). It is safe for use
@@ -251,7 +251,7 @@ func (s *Store) ids() ([]v1.Hash, error) {
 // load reads one image: its record, manifest, config and layer metadata.
 func (s *Store) load(id v1.Hash, refs map[string]string) (*Image, error) {
 	var rec record
-	if err := readJSON(s.recordPath(id), &rec); err != nil {
+	if err := statefile.ReadJSON(s.recordPath(id), &rec); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("get image %s: %w", id, ErrNotFound)
 		}
@@ -262,7 +262,7 @@ func (s *Store) load(id v1.Hash, refs map[string]string) (*Image, error) {
 		return nil, err
 	}
 	var cfg v1.ConfigFile
-	if err := readJSON(s.blobPath(id), &cfg); err != nil {
+	if err := statefile.ReadJSON(s.blobPath(id), &cfg); err != nil {
 		return nil, fmt.Errorf("read image config %s: %w", id, err)
 	}
 	if len(m.Layers) != len(cfg.RootFS.DiffIDs) {
@@ -271,7 +271,7 @@ func (s *Store) load(id v1.Hash, refs map[string]string) (*Image, error) {
 	img := &Image{ID: id.String(), Config: cfg, Manifest: rec.Manifest, Added: rec.Added, Parent: rec.Parent, emptyDir: filepath.Join(s.root, "empty")}
 	for i, chain := range ChainIDs(cfg.RootFS.DiffIDs) {
 		var meta layerMeta
-		if err := readJSON(filepath.Join(s.layerPath(chain), "layer.json"), &meta); err != nil {
+		if err := statefile.ReadJSON(filepath.Join(s.layerPath(chain), "layer.json"), &meta); err != nil {
 			return nil, fmt.Errorf("read layer %s of image %s: %w", chain, id, err)
 		}
 		img.Layers = append(img.Layers, Layer{
@@ -367,105 +367,40 @@ func ChainIDs(diffIDs []v1.Hash) []v1.Hash {
 // readRefs reads repositories.json: canonical reference → image ID.
 func (s *Store) readRefs() (map[string]string, error) {
 	refs := map[string]string{}
-	if err := readJSON(s.refsPath(), &refs); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := statefile.ReadJSON(s.refsPath(), &refs); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("read references: %w", err)
 	}
 	return refs, nil
 }
 
-// readJSON decodes the JSON file at path into v.
-func readJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeFileAtomic writes data to path through a temp file in the same directory, synced and
-// renamed into place, so readers see the old or the new content, never a part.
-func writeFileAtomic(path string, data []byte) (retErr error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if retErr != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	return writeFileAtomic(path, data)
-}
-
 // fileLock is a held flock on a file under locks/.
-type fileLock struct{ f *os.File }
+type fileLock struct{ release func() }
 
 // lock takes the flock named name under locks/, exclusive or shared, waiting for it.
 func (s *Store) lock(name string, exclusive bool) (*fileLock, error) {
-	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", name, err)
-	}
-	how := unix.LOCK_SH
+	take := statefile.LockShared
 	if exclusive {
-		how = unix.LOCK_EX
+		take = statefile.Lock
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	release, err := take(filepath.Join(s.root, "locks", name))
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
+		return nil, err
 	}
-	return &fileLock{f: f}, nil
+	return &fileLock{release: release}, nil
 }
 
 // tryLock takes the flock named name exclusive if it is free at once; nil when it is held.
 func (s *Store) tryLock(name string) (*fileLock, error) {
-	f, err := os.OpenFile(filepath.Join(s.root, "locks", name), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", name, err)
+	release, ok, err := statefile.TryLock(filepath.Join(s.root, "locks", name))
+	if !ok {
+		return nil, err
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if err == unix.EWOULDBLOCK {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
-	}
-	return &fileLock{f: f}, nil
+	return &fileLock{release: release}, nil
 }
 
 func (l *fileLock) unlock() {
 	if l != nil {
-		l.f.Close() // closing the descriptor releases the flock
+		l.release()
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/stackhq/stack/internal/statefile"
 )
 
 // Volume is one volume's metadata.
@@ -56,17 +56,7 @@ func Open(root string) (*Store, error) {
 	return &Store{dir: dir}, nil
 }
 
-func (s *Store) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open volume lock: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", f.Name(), err)
-	}
-	return func() { f.Close() }, nil
-}
+func (s *Store) lock() (func(), error) { return statefile.Lock(filepath.Join(s.dir, ".lock")) }
 
 func (s *Store) metaPath(name string) string { return filepath.Join(s.dir, name, "volume.json") }
 
@@ -88,31 +78,8 @@ func (s *Store) load(name string) (*Volume, error) {
 	return &v, nil
 }
 
-func (s *Store) save(v *Volume) (retErr error) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode volume %s: %w", v.Name, err)
-	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, v.Name), ".volume-")
-	if err != nil {
-		return fmt.Errorf("write volume %s: %w", v.Name, err)
-	}
-	defer func() {
-		if retErr != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("write volume %s: %w", v.Name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write volume %s: %w", v.Name, err)
-	}
-	if err := os.Rename(f.Name(), s.metaPath(v.Name)); err != nil {
-		return fmt.Errorf("write volume %s: %w", v.Name, err)
-	}
-	return nil
+func (s *Store) save(v *Volume) error {
+	return statefile.WriteJSON(s.metaPath(v.Name), v, 0o600, false)
 }
 
 // create makes a volume; the caller holds the lock. An empty name makes an anonymous volume.

@@ -44,18 +44,29 @@ func (m *Manager) dnsLockFile(network string) string {
 }
 
 // ensureDNS starts the DNS server of n unless it runs. Starting and stopping a network's
-// server hold its own lock (<rundir>/networks/<name>.dns.lock), not the store lock: Connect
-// starts it after its lease, so the other containers' leases need not wait for the exec.
-// Callers that hold the store lock take this one after it, never the other way round.
+// server hold its own lock (<rundir>/networks/<name>.dns.lock) exclusively, not the store
+// lock: Connect starts it after its lease, so the other containers' leases need not wait
+// for the exec. Callers that hold the store lock take this one after it, never the other
+// way round. Finding the server running needs the lock only shared, so the containers of a
+// stack starting together check at the same time; a starter holds it exclusively until
+// the server answers, so a check never sees a server that cannot answer yet.
 func (m *Manager) ensureDNS(n *Network) error {
-	unlock, err := statefile.Lock(m.dnsLockFile(n.Name))
+	pidFile := m.dnsPidFile(n.Name)
+	unlock, err := statefile.LockShared(m.dnsLockFile(n.Name))
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	pidFile := m.dnsPidFile(n.Name)
-	if _, ok := aliveFromPidFile(pidFile); ok {
+	_, ok := aliveFromPidFile(pidFile)
+	unlock()
+	if ok {
 		return nil
+	}
+	if unlock, err = statefile.Lock(m.dnsLockFile(n.Name)); err != nil {
+		return err
+	}
+	defer unlock()
+	if _, ok := aliveFromPidFile(pidFile); ok {
+		return nil // started meanwhile
 	}
 	r, w, err := os.Pipe()
 	if err != nil {

@@ -131,21 +131,60 @@ func (m *Manager) stopDNS(network string) error {
 	defer unlock()
 	pidFile := m.dnsPidFile(network)
 	if pid, ok := aliveFromPidFile(pidFile); ok {
-		if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+		if err := terminate(pid, 3*time.Second); err != nil {
 			return fmt.Errorf("stop dns server of %s (pid %d): %w", network, pid, err)
-		}
-		deadline := time.Now().Add(3 * time.Second)
-		for processRunning(pid) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if processRunning(pid) {
-			_ = unix.Kill(pid, unix.SIGKILL)
 		}
 	}
 	if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("stop dns server of %s: %w", network, err)
 	}
 	return nil
+}
+
+// terminate sends SIGTERM to pid and returns once it has exited, sending SIGKILL after
+// grace. It works through a pidfd: the wait ends the moment the process exits, instead of
+// at the next tick of a polling loop (the server takes a few milliseconds to shut down, and
+// a container removed with the last endpoint of its network waits for it), and the signals
+// cannot reach another process that reused the pid.
+func terminate(pid int, grace time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("pidfd_open(%d): %w", pid, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.PidfdSendSignal(fd, unix.SIGTERM, nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil
+		}
+		return fmt.Errorf("send SIGTERM: %w", err)
+	}
+	if exitedWithin(fd, grace) {
+		return nil
+	}
+	_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	exitedWithin(fd, time.Second)
+	return nil
+}
+
+// exitedWithin waits up to timeout for the process of pidfd fd to exit (fd turns readable).
+func exitedWithin(fd int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := int(time.Until(deadline) / time.Millisecond)
+		if ms <= 0 {
+			return false
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if err == nil && n > 0 {
+			return true
+		}
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return false
+		}
+	}
 }
 
 // aliveFromPidFile returns the pid in file if that very process (same start time) runs.

@@ -67,8 +67,11 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 			continue
 		}
 		n, err := a.Networks.Get(att.Name)
+		// The default network is made on first use and goes with its last container
+		// (AutoRemove), so no bridge or rule outlives the containers that needed it, even
+		// when their store root is deleted afterwards.
 		if errors.Is(err, ErrNotFound) && att.Name == DefaultNetwork {
-			n, err = a.Networks.Ensure(ctx, Config{Name: DefaultNetwork})
+			n, err = a.Networks.Ensure(ctx, Config{Name: DefaultNetwork, AutoRemove: true})
 		}
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,7 +41,31 @@ type unpacker struct {
 	// Directory modes and times are applied last: creating children changes a directory's
 	// mtime, and a read-only directory mode would stop a non-root unpacker from filling it.
 	dirMeta []*tar.Header
+
+	// Small regular files are written by a few workers: creating an inode costs far more
+	// than the bytes of a small file on some filesystems, and those costs overlap. A file is
+	// handed over only when its parent is a verified directory and no entry of that name was
+	// seen yet; every other entry first waits for the workers (drain), so the filesystem an
+	// entry sees is the one the archive order gives it.
+	seen     map[string]bool // relative paths of every entry so far
+	jobs     chan fileJob
+	workers  sync.WaitGroup
+	inflight sync.WaitGroup // files handed over and not yet written
+	mu       sync.Mutex
+	werr     error // the first error of a worker
 }
+
+// fileJob is one small regular file for a worker, its content read from the archive.
+type fileJob struct {
+	hdr    *tar.Header
+	target string
+	data   []byte
+}
+
+const (
+	fileWorkers  = 4
+	parallelSize = 1 << 20 // larger files are written by the reading goroutine
+)
 
 // Unpack extracts the layer tar r into dir (an existing, empty directory), turning Docker
 // whiteouts into overlayfs whiteouts, and returns the unpacked size (the sum of regular file
@@ -49,7 +74,22 @@ type unpacker struct {
 // ErrUnsafeEntry that names the entry; nothing is written outside dir. Owners are kept when
 // running as root, modes, times, xattrs and hard links always.
 func Unpack(r io.Reader, dir string) (int64, error) {
-	u := &unpacker{root: dir, dirs: map[string]bool{".": true}, chown: os.Geteuid() == 0}
+	u := &unpacker{root: dir, dirs: map[string]bool{".": true}, chown: os.Geteuid() == 0,
+		seen: map[string]bool{}, jobs: make(chan fileJob, 2*fileWorkers)}
+	for range fileWorkers {
+		u.workers.Add(1)
+		go u.worker()
+	}
+	stopped := false
+	stop := func() error {
+		if !stopped {
+			stopped = true
+			close(u.jobs)
+			u.workers.Wait()
+		}
+		return u.workerErr()
+	}
+	defer stop()
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -62,6 +102,9 @@ func Unpack(r io.Reader, dir string) (int64, error) {
 		if err := u.entry(tr, hdr); err != nil {
 			return 0, err
 		}
+	}
+	if err := stop(); err != nil {
+		return 0, err
 	}
 	for i := len(u.dirMeta) - 1; i >= 0; i-- {
 		hdr := u.dirMeta[i]
@@ -103,10 +146,28 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
 	}
 	dir, base := path.Split(rel)
 	dir = path.Clean(dir)
+	target := filepath.Join(u.root, rel)
+	if u.parallel(hdr, rel, dir, base) {
+		u.seen[rel] = true
+		u.size += hdr.Size
+		if hdr.Size > parallelSize {
+			return u.fileErr(hdr, u.file(tr, hdr, target, nil))
+		}
+		data := make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, data); err != nil {
+			return fmt.Errorf("read layer tar: entry %q: %w", hdr.Name, err)
+		}
+		u.inflight.Add(1)
+		u.jobs <- fileJob{hdr: hdr, target: target, data: data}
+		return u.workerErr()
+	}
+	if err := u.drain(); err != nil {
+		return err
+	}
+	u.seen[rel] = true
 	if err := u.ensureDir(dir, hdr.Name, true); err != nil {
 		return err
 	}
-	target := filepath.Join(u.root, rel)
 
 	switch {
 	case base == whiteoutOpaque:
@@ -131,13 +192,56 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
 		return nil
 	}
 
-	if err := u.create(tr, hdr, rel, target); err != nil {
-		if errors.Is(err, ErrUnsafeEntry) {
-			return err
-		}
-		return fmt.Errorf("entry %q: %w", hdr.Name, err)
+	return u.fileErr(hdr, u.create(tr, hdr, rel, target))
+}
+
+// fileErr names the entry in err, unless err is an ErrUnsafeEntry, which already does.
+func (u *unpacker) fileErr(hdr *tar.Header, err error) error {
+	if err == nil || errors.Is(err, ErrUnsafeEntry) {
+		return err
 	}
-	return nil
+	return fmt.Errorf("entry %q: %w", hdr.Name, err)
+}
+
+// drain waits until the workers have written every file handed to them.
+func (u *unpacker) drain() error {
+	u.inflight.Wait()
+	return u.workerErr()
+}
+
+// workerErr returns the first error of a worker, if any.
+func (u *unpacker) workerErr() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.werr
+}
+
+// parallel tells whether the entry is a plain regular file that can be written while the
+// workers write others: its parent is a directory already verified (so no path check is
+// pending) and nothing of its name exists yet (so nothing needs replacing).
+func (u *unpacker) parallel(hdr *tar.Header, rel, dir, base string) bool {
+	return (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && !isSparse(hdr) &&
+		!strings.HasPrefix(base, whiteoutPrefix) && u.dirs[dir] && !u.dirs[rel] && !u.seen[rel]
+}
+
+// worker writes the files handed to it until the jobs channel closes; after the first error
+// it only drains the channel.
+func (u *unpacker) worker() {
+	defer u.workers.Done()
+	for j := range u.jobs {
+		if u.workerErr() != nil {
+			u.inflight.Done()
+			continue
+		}
+		if err := u.fileErr(j.hdr, u.file(nil, j.hdr, j.target, j.data)); err != nil {
+			u.mu.Lock()
+			if u.werr == nil {
+				u.werr = err
+			}
+			u.mu.Unlock()
+		}
+		u.inflight.Done()
+	}
 }
 
 // create makes one entry; when something already exists at target (an earlier entry of the
@@ -194,7 +298,11 @@ func (u *unpacker) make(tr *tar.Reader, hdr *tar.Header, rel, target string) err
 		if isSparse(hdr) {
 			return fmt.Errorf("entry %q: sparse file not allowed in a layer: %w", hdr.Name, ErrUnsafeEntry)
 		}
-		return u.file(tr, hdr, target)
+		if err := u.file(tr, hdr, target, nil); err != nil {
+			return err
+		}
+		u.size += hdr.Size
+		return nil
 	case tar.TypeSymlink:
 		if !path.IsAbs(hdr.Linkname) {
 			to := path.Join(path.Dir(rel), hdr.Linkname)
@@ -221,54 +329,72 @@ func (u *unpacker) make(tr *tar.Reader, hdr *tar.Header, rel, target string) err
 	return u.meta(target, hdr)
 }
 
-// file writes a regular file and sets its owner and mode through its descriptor: the
-// fewest system calls per file (open, write, fchown, fchmod, close, utimensat), since layers
-// are mostly small files. A raw descriptor, not an *os.File, which would first try to
-// register a regular file with the network poller.
-func (u *unpacker) file(tr *tar.Reader, hdr *tar.Header, target string) error {
+// file writes a regular file, its content data or else read from r (only the reading
+// goroutine passes r), and sets its owner and mode through its descriptor: the fewest system
+// calls per file (open, write, fchown, fchmod, close, utimensat), since layers are mostly
+// small files. A raw descriptor, not an *os.File, which would first try to register a
+// regular file with the network poller.
+func (u *unpacker) file(r io.Reader, hdr *tar.Header, target string, data []byte) error {
 	fd, err := unix.Open(target, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: target, Err: err}
 	}
-	err = u.fill(fd, tr, hdr)
+	if r != nil {
+		err = u.copy(fd, r)
+	} else {
+		err = writeAll(fd, data)
+	}
+	if err == nil {
+		err = u.setOwnerMode(fd, hdr)
+	}
 	if cerr := unix.Close(fd); err == nil && cerr != nil {
 		err = &os.PathError{Op: "close", Path: target, Err: cerr}
 	}
 	if err != nil {
 		return fmt.Errorf("write %s: %w", target, err)
 	}
-	u.size += hdr.Size
 	if err := u.xattrs(target, hdr); err != nil {
 		return err
 	}
 	return setTimes(target, hdr)
 }
 
-// fill copies the entry's content into fd, then sets owner (chown clears setuid and setgid,
-// so it goes first) and mode.
-func (u *unpacker) fill(fd int, tr *tar.Reader, hdr *tar.Header) error {
+// copy copies the entry's content from r into fd through the reading goroutine's buffer.
+func (u *unpacker) copy(fd int, r io.Reader) error {
 	if u.buf == nil {
 		u.buf = make([]byte, 1<<20)
 	}
 	for {
-		n, err := tr.Read(u.buf)
-		for off := 0; off < n; {
-			w, werr := unix.Write(fd, u.buf[off:n])
-			if werr == unix.EINTR {
-				continue
-			}
-			if werr != nil {
-				return werr
-			}
-			off += w
+		n, err := r.Read(u.buf)
+		if werr := writeAll(fd, u.buf[:n]); werr != nil {
+			return werr
 		}
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// writeAll writes all of b to fd.
+func writeAll(fd int, b []byte) error {
+	for off := 0; off < len(b); {
+		w, err := unix.Write(fd, b[off:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		off += w
+	}
+	return nil
+}
+
+// setOwnerMode sets owner (chown clears setuid and setgid, so it goes first) and mode.
+func (u *unpacker) setOwnerMode(fd int, hdr *tar.Header) error {
 	if u.chown {
 		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
 			return fmt.Errorf("fchown %d:%d: %w", hdr.Uid, hdr.Gid, err)

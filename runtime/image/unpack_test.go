@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,4 +219,28 @@ func FuzzUnpack(f *testing.F) {
 			t.Fatalf("written outside the layer: %v", entries)
 		}
 	})
+}
+
+// TestUnpackKeepsArchiveOrderAcrossWorkers checks that small files written by the workers
+// are in place before later entries that depend on them: a hard link to a file just handed
+// over, a repeated name (the later entry wins), and a file whose name a directory reused.
+func TestUnpackKeepsArchiveOrderAcrossWorkers(t *testing.T) {
+	entries := []tarEntry{dir("d/")}
+	for i := range 50 {
+		entries = append(entries, file(fmt.Sprintf("d/f%02d", i), "first"))
+	}
+	entries = append(entries, hardlink("d/link", "d/f49"), file("d/f10", "second"), file("d/x", "x"), dir("d/x/"), file("d/x/y", "y"))
+	root := t.TempDir()
+	size, err := Unpack(bytes.NewReader(makeTar(t, entries...)), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(50*len("first") + len("second") + 2); size != want {
+		t.Errorf("size = %d, want %d", size, want)
+	}
+	for name, want := range map[string]string{"d/f00": "first", "d/f10": "second", "d/link": "first", "d/x/y": "y"} {
+		if data, err := os.ReadFile(filepath.Join(root, name)); err != nil || string(data) != want {
+			t.Errorf("%s = %q, %v; want %q", name, data, err, want)
+		}
+	}
 }

@@ -111,6 +111,17 @@ func printList(w io.Writer, format string, names []string) error {
 	return nil
 }
 
+// writeJSONLines writes one JSON object per line, docker's `--format json` for listings.
+func writeJSONLines[T any](w io.Writer, rows []T) error {
+	enc := json.NewEncoder(w)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("write json: %w", err)
+		}
+	}
+	return nil
+}
+
 // writeJSON writes v as indented JSON.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -178,11 +177,8 @@ func runStats(cmd *cobra.Command, m *runtime.Manager, names []string, o statsOpt
 		prev = cur
 		out := cmd.OutOrStdout()
 		if o.format == "json" {
-			enc := json.NewEncoder(out)
-			for _, e := range entries {
-				if err := enc.Encode(e); err != nil {
-					return err
-				}
+			if err := writeJSONLines(out, entries); err != nil {
+				return err
 			}
 		} else {
 			if !o.noStream {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -124,13 +123,7 @@ func runContainerLs(cmd *cobra.Command, o lsOptions) error {
 		return nil
 	}
 	if o.format == "json" {
-		enc := json.NewEncoder(out)
-		for _, e := range entries {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(out, entries)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
 	header := "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES"

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -84,11 +83,8 @@ func runImageHistory(w io.Writer, ref string, o imageHistoryOptions) error {
 			fmt.Fprintln(w, r.ID)
 		}
 	case o.format == "json":
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
+		if err := writeJSONLines(w, rows); err != nil {
+			return err
 		}
 	default:
 		tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)

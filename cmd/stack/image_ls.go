@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -147,11 +146,8 @@ func runImageLs(w io.Writer, filter string, o imageLsOptions) error {
 			}
 		}
 	case o.format == "json":
-		enc := json.NewEncoder(w)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
+		if err := writeJSONLines(w, rows); err != nil {
+			return err
 		}
 	default:
 		tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)

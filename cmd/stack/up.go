@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -233,9 +232,7 @@ func runDiff(cmd *cobra.Command, o *diffOptions, services []string) error {
 	defer s.close()
 	out := cmd.OutOrStdout()
 	if o.format == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
+		if err := writeJSON(out, p); err != nil {
 			return err
 		}
 	} else {

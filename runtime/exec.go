@@ -265,12 +265,12 @@ func enterThread(nsFds []int) error {
 // container, then apply no_new_privs, seccomp, the bounding set and the capabilities to the
 // thread so the forked program inherits them.
 func lookupAndConfine(cmd *exec.Cmd, cfg *initConfig, filter []unix.SockFilter, userSpec string) error {
-	path, err := lookPath(cmd.Args[0], cmd.Env)
+	path, err := lookPath("/", cmd.Dir, cmd.Args[0], cmd.Env)
 	if err != nil {
 		return err
 	}
 	cmd.Path = path
-	u, err := resolveUser("", userSpec)
+	u, err := resolveUser("/", userSpec)
 	if err != nil {
 		return err
 	}

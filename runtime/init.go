@@ -1,12 +1,10 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,8 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// initConfig is everything init needs, written by Start to <dir>/init.json and read by init
-// before it leaves the host's mount view.
+// initConfig is everything the container's start needs from the container's spec and image,
+// resolved by Start and sent to the monitor over its config pipe (see monitorConfigFd).
 type initConfig struct {
 	Args       []string
 	Env        []string
@@ -42,19 +40,13 @@ type initConfig struct {
 	HostnameF  string
 }
 
-// initError travels from init to the monitor (and on to the caller of Start) over the
-// error pipe, so the user sees "executable file not found" with exit code 127.
+// initError travels from the container's start to the caller of Start, so the user sees
+// "executable file not found" with exit code 127.
 type initError struct {
 	Code int    // process exit code for the CLI: 125 setup, 126 not executable, 127 not found
 	Msg  string // the message
 	Kind string `json:",omitempty"` // "notfound", "permission", "user": maps back to sentinels
 }
-
-// The fds init inherits from the monitor besides stdio.
-const (
-	initGoFd  = 3 // read: one byte when the monitor has recorded init and it may proceed
-	initErrFd = 4 // write, close-on-exec: an initError, or EOF when execve succeeded
-)
 
 // Masked and read-only paths of /proc and /sys, as Docker has them: kernel memory, keys and
 // timers stay hidden (bind of /dev/null or an empty read-only tmpfs), and the writable-looking
@@ -68,179 +60,242 @@ var (
 	readonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
 )
 
-// runInit is the "init" role: the first process in the container's new PID, mount, UTS and
-// IPC namespaces (the monitor cloned it inside the pinned network namespace). It runs on the
-// main OS thread (locked in cmd/stack's init), because namespaces, credentials, capabilities
-// and seccomp filters are per thread and the exec happens from this thread.
+// The start of a container's process, in two halves (see spawn.go for why):
 //
-// Order, and why:
+// On the monitor's locked main thread, in fresh mount, UTS and IPC namespaces of its own
+// (entered with unshare, left again after the fork) and in the container's network
+// namespace and cgroup, prepareRootfs:
 //
-//  1. wait for the monitor's go byte (it has read our start time for the liveness check);
-//     init was born in the container's cgroup (see monitor.startOnce), so nothing the
-//     container starts can escape its limits;
-//  2. unshare the cgroup namespace: its root becomes the container's cgroup;
-//  3. make every mount private, so nothing below propagates to the host;
-//  4. mount /proc, /dev, /sys, the /etc files and the user's binds and tmpfs inside the
-//     rootfs (targets resolved inside it with securejoin: a symlink in the image cannot
-//     point a mount at the host), then pivot_root into it and detach the old root;
-//  5. sysctls (before /proc/sys turns read-only), masked and read-only paths, read-only root;
-//  6. hostname, rlimits, user lookup in the image's /etc/passwd, working directory,
-//     executable lookup in the container's $PATH (errors 126/127 reported from here);
-//  7. seccomp while still privileged (installing it needs CAP_SYS_ADMIN unless
-//     no_new_privs), then the capability bounding set, the user and group IDs, and the
-//     capability sets (root keeps Docker's set; other users keep none, as in Docker ≥ 20.10);
-//  8. execve, which closes the error pipe: the monitor reads EOF and knows the program runs.
-func runInit(dir string) {
-	syscall.CloseOnExec(initErrFd) // execve closes it: EOF tells the monitor the program runs
-	errPipe := os.NewFile(initErrFd, "init-error")
-	fail := func(code int, kind string, err error) {
-		data, _ := json.Marshal(initError{Code: code, Msg: err.Error(), Kind: kind})
-		errPipe.Write(data)
-		os.Exit(code)
-	}
-	var cfg initConfig
-	data, err := os.ReadFile(filepath.Join(dir, "init.json"))
-	if err == nil {
-		err = json.Unmarshal(data, &cfg)
-	}
-	if err != nil {
-		fail(125, "", fmt.Errorf("read init config: %w", err))
-	}
-	var b [1]byte
-	if n, _ := os.NewFile(initGoFd, "init-go").Read(b[:]); n != 1 {
-		os.Exit(125) // the monitor gave up on us
-	}
-	unix.Close(initGoFd)
+//  1. makes every mount private, so nothing below propagates to the host;
+//  2. mounts a minimal /dev, /sys (of the container's network namespace), the /etc files and
+//     the user's binds and tmpfs inside the rootfs (targets resolved inside it with
+//     securejoin: a symlink in the image cannot point a mount at the host), masks /sys paths;
+//  3. sets the namespaced sysctls (a write to /proc/sys applies to the writer's namespaces),
+//     the hostname, and resolves the user in the image's /etc/passwd, creates the working
+//     directory and finds the executable in the container's $PATH (errors 126/127 and
+//     unknown users are reported from here, with Go's messages); remounts the root
+//     read-only when asked.
+//
+// Then the forked child, the container's PID 1 in its new PID namespace, runs the program
+// initProgram builds: it mounts /proc (which must be mounted from inside the PID namespace),
+// masks it and makes its kernel knobs read-only, pivots into the rootfs and detaches the old
+// root (no path leads back to the host), sets rlimits and the working directory, installs
+// seccomp while still privileged (or last, with no_new_privs), drops the capability bounding
+// set, changes to the user and group IDs and sets the capability sets (root keeps Docker's
+// set; other users keep none, as in Docker ≥ 20.10), resets every signal disposition, and
+// execs. With --init it forks once more first and stays PID 1 (see opReap).
 
-	if err := setupContainer(&cfg); err != nil {
-		fail(125, "", err)
+// prepared is what prepareRootfs found for the child.
+type prepared struct {
+	proc    string // the host-side path of the container's /proc mount point
+	devNull string // and of its /dev/null (what masks files)
+	path    string // the executable, as the container sees it
+	user    execUser
+	env     []string
+}
+
+// prepareRootfs is the monitor-thread half (see above). console is the terminal to bind at
+// /dev/console, if the container has one.
+func prepareRootfs(cfg *initConfig, console string) (*prepared, error) {
+	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return nil, err
 	}
-	path, err := lookPath(cfg.Args[0], cfg.Env)
+	root := cfg.Rootfs
+	proc, dev, err := mountSpecial(cfg, console)
 	if err != nil {
-		switch {
-		case errors.Is(err, ErrExecPermission):
-			fail(126, "permission", err)
-		default:
-			fail(127, "notfound", err)
+		return nil, err
+	}
+	etc := []struct{ src, dst string }{{cfg.Hosts, "/etc/hosts"}, {cfg.ResolvConf, "/etc/resolv.conf"}, {cfg.HostnameF, "/etc/hostname"}}
+	for _, e := range etc {
+		if err := bindInto(root, e.src, e.dst, false, nil); err != nil {
+			return nil, err
 		}
 	}
-	user, err := resolveUser("", cfg.User)
-	if err != nil {
-		fail(125, "user", err)
+	for _, m := range cfg.Mounts {
+		if err := mountUser(root, m); err != nil {
+			return nil, err
+		}
 	}
-	if err := mkdirAs(cfg.Cwd, user); err != nil {
-		fail(125, "", err)
+	if !cfg.Privileged {
+		for _, p := range maskedPaths {
+			if !strings.HasPrefix(p, "/sys/") {
+				continue // /proc is the child's (see initProgram)
+			}
+			if err := maskPath(root, p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for k, v := range cfg.Sysctls {
+		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+			return nil, fmt.Errorf("set sysctl %s=%s: %w", k, v, err)
+		}
+	}
+	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+		return nil, fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
+	}
+	if cfg.Domainname != "" {
+		if err := unix.Setdomainname([]byte(cfg.Domainname)); err != nil {
+			return nil, fmt.Errorf("setdomainname %q: %w", cfg.Domainname, err)
+		}
+	}
+	user, err := resolveUser(root, cfg.User)
+	if err != nil {
+		return nil, &startError{initError{Code: 125, Kind: "user", Msg: err.Error()}}
+	}
+	path, err := lookPath(root, cfg.Cwd, cfg.Args[0], cfg.Env)
+	if err != nil {
+		if errors.Is(err, ErrExecPermission) {
+			return nil, &startError{initError{Code: 126, Kind: "permission", Msg: err.Error()}}
+		}
+		return nil, &startError{initError{Code: 127, Kind: "notfound", Msg: err.Error()}}
+	}
+	if err := mkdirAs(root, cfg.Cwd, user); err != nil {
+		return nil, err
+	}
+	if cfg.ReadOnly {
+		if err := mount("", root, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+			return nil, err
+		}
 	}
 	env := cfg.Env
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+user.Home)
 	}
-	if err := dropPrivileges(&cfg, user); err != nil {
-		fail(125, "", err)
-	}
-	if err := unix.Chdir(cfg.Cwd); err != nil {
-		fail(125, "", fmt.Errorf("chdir %s: %w", cfg.Cwd, err))
-	}
-	if cfg.Tty {
-		if _, err := unix.Setsid(); err != nil {
-			fail(125, "", fmt.Errorf("setsid: %w", err))
-		}
-		if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
-			fail(125, "", fmt.Errorf("set controlling terminal: %w", err))
-		}
-	}
-	// Changing credentials cleared the parent-death signal the monitor asked for at clone;
-	// set it again so the container dies with its monitor (the monitor's thread that cloned
-	// us stays alive as long as the monitor does).
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
-		fail(125, "", fmt.Errorf("prctl(PR_SET_PDEATHSIG): %w", err))
-	}
-	if cfg.Reaper {
-		reap(path, cfg.Args, env, errPipe, fail)
-		return
-	}
-	err = unix.Exec(path, cfg.Args, env)
-	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.ENOEXEC) {
-		fail(126, "permission", fmt.Errorf("exec %s: %w: %w", path, ErrExecPermission, err))
-	}
-	fail(127, "notfound", fmt.Errorf("exec %s: %w", path, err))
+	return &prepared{proc: proc, devNull: filepath.Join(dev, "null"), path: path, user: user, env: env}, nil
 }
 
-// setupContainer is steps 2 to 6 up to the hostname (see runInit).
-func setupContainer(cfg *initConfig) error {
-	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-		return fmt.Errorf("unshare(CLONE_NEWCGROUP): %w", err)
+// initProgram builds the child half (see above). stdio are the descriptors that become the
+// program's 0, 1 and 2; filter is the seccomp program (nil: none).
+func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter []unix.SockFilter) *childProgram {
+	prog := &childProgram{errFd: errFd}
+	add := prog.add
+	add("prctl(PR_SET_PDEATHSIG)", 0, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+	for i, fd := range stdio {
+		add(fmt.Sprintf("dup3(%d, %d)", fd, i), 0, unix.SYS_DUP3, uintptr(fd), uintptr(i), 0)
 	}
-	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return err
-	}
+	// The cgroup namespace's root becomes the container's cgroup, which the child was born in.
+	add("unshare(CLONE_NEWCGROUP)", 0, unix.SYS_UNSHARE, unix.CLONE_NEWCGROUP)
 	root := cfg.Rootfs
-	if err := mountSpecial(cfg); err != nil {
-		return err
-	}
-	etc := []struct{ src, dst string }{{cfg.Hosts, "/etc/hosts"}, {cfg.ResolvConf, "/etc/resolv.conf"}, {cfg.HostnameF, "/etc/hostname"}}
-	for _, e := range etc {
-		if err := bindInto(root, e.src, e.dst, false, nil); err != nil {
-			return err
+	mountOp := func(src, target, fstype string, flags uintptr, data string, ignore syscall.Errno) {
+		what := (&MountError{Source: src, Target: strings.TrimPrefix(target, root), FSType: fstype, Flags: flags, Data: data}).describe()
+		var d uintptr
+		if data != "" {
+			d = prog.str(data)
+		}
+		var s, t uintptr
+		if src != "" {
+			s = prog.str(src)
+		}
+		t = prog.str(target)
+		if fstype != "" {
+			add(what, ignore, unix.SYS_MOUNT, s, t, prog.str(fstype), flags, d)
+		} else {
+			add(what, ignore, unix.SYS_MOUNT, s, t, 0, flags, d)
 		}
 	}
-	for _, m := range cfg.Mounts {
-		if err := mountUser(root, m); err != nil {
-			return err
+	const nosuidNodevNoexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	mountOp("proc", p.proc, "proc", nosuidNodevNoexec, "", 0)
+	if !cfg.Privileged {
+		// Paths the kernel does not have are skipped (ENOENT); the host's /proc tells
+		// which are directories, as the container's shows the same kernel.
+		for _, path := range maskedPaths {
+			if !strings.HasPrefix(path, "/proc/") {
+				continue
+			}
+			target := p.proc + strings.TrimPrefix(path, "/proc")
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				mountOp("tmpfs", target, "tmpfs", unix.MS_RDONLY, "size=0", unix.ENOENT)
+			} else {
+				mountOp(p.devNull, target, "", unix.MS_BIND, "", unix.ENOENT)
+			}
+		}
+		for _, path := range readonlyPaths {
+			target := p.proc + strings.TrimPrefix(path, "/proc")
+			mountOp(target, target, "", unix.MS_BIND|unix.MS_REC, "", unix.ENOENT)
+			mountOp("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|nosuidNodevNoexec, "", unix.ENOENT)
 		}
 	}
 	// pivot_root(".", ".") stacks the old root on top of the new one at "/"; detaching it
-	// leaves only the container's tree, and no path leads back to the host's root.
-	if err := unix.Chdir(root); err != nil {
-		return fmt.Errorf("chdir %s: %w", root, err)
-	}
-	if err := unix.PivotRoot(".", "."); err != nil {
-		return fmt.Errorf("pivot_root %s: %w", root, err)
-	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
-		return &MountError{Op: "umount", Target: "old root", Flags: unix.MNT_DETACH, Err: err}
-	}
-	if err := unix.Chdir("/"); err != nil {
-		return fmt.Errorf("chdir /: %w", err)
-	}
-	for k, v := range cfg.Sysctls {
-		p := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
-		if err := os.WriteFile(p, []byte(v), 0); err != nil {
-			return fmt.Errorf("set sysctl %s=%s: %w", k, v, err)
-		}
-	}
-	if !cfg.Privileged {
-		for _, p := range maskedPaths {
-			if err := maskPath(p); err != nil {
-				return err
-			}
-		}
-		for _, p := range readonlyPaths {
-			if err := readonlyPath(p); err != nil {
-				return err
-			}
-		}
-	}
-	if cfg.ReadOnly {
-		if err := mount("", "/", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
-			return err
-		}
-	}
-	if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
-		return fmt.Errorf("sethostname %q: %w", cfg.Hostname, err)
-	}
-	if cfg.Domainname != "" {
-		if err := unix.Setdomainname([]byte(cfg.Domainname)); err != nil {
-			return fmt.Errorf("setdomainname %q: %w", cfg.Domainname, err)
-		}
-	}
+	// leaves only the container's tree.
+	add("chdir to the rootfs", 0, unix.SYS_CHDIR, prog.str(root))
+	add("pivot_root into the rootfs", 0, unix.SYS_PIVOT_ROOT, prog.str("."), prog.str("."))
+	add("detach the old root", 0, unix.SYS_UMOUNT2, prog.str("."), unix.MNT_DETACH)
+	add("chdir "+cfg.Cwd, 0, unix.SYS_CHDIR, prog.str(cfg.Cwd))
 	for _, u := range cfg.Ulimits {
 		lim := unix.Rlimit{Cur: uint64(u.Soft), Max: uint64(u.Hard)}
-		if err := unix.Prlimit(0, rlimitByName[u.Name], &lim, nil); err != nil {
-			return fmt.Errorf("set ulimit %s=%d:%d: %w", u.Name, u.Soft, u.Hard, err)
+		add(fmt.Sprintf("set ulimit %s=%d:%d", u.Name, u.Soft, u.Hard), 0, unix.SYS_PRLIMIT64, 0, uintptr(rlimitByName[u.Name]), ptr(prog, lim), 0)
+	}
+	add("umask", 0, unix.SYS_UMASK, 0o022)
+	if cfg.Tty {
+		add("setsid", 0, unix.SYS_SETSID)
+		add("set the controlling terminal", 0, unix.SYS_IOCTL, 0, unix.TIOCSCTTY, 0)
+	}
+	seccomp := func() {
+		if filter == nil {
+			return
+		}
+		insts := append([]unix.SockFilter(nil), filter...)
+		prog.keep = append(prog.keep, insts)
+		fprog := unix.SockFprog{Len: uint16(len(insts)), Filter: &insts[0]}
+		add(fmt.Sprintf("seccomp(SECCOMP_SET_MODE_FILTER, %d instructions)", len(filter)), 0, unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, ptr(prog, fprog))
+	}
+	// Installing a filter needs CAP_SYS_ADMIN unless no_new_privs is set: without it, the
+	// filter goes in while still privileged; with it, as late as possible (as runc does),
+	// so the filter does not have to allow the credential changes.
+	if cfg.NoNewPrivs {
+		add("prctl(PR_SET_NO_NEW_PRIVS)", 0, unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1)
+	} else {
+		seccomp()
+	}
+	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+		if cfg.Caps&(1<<c) == 0 {
+			add(fmt.Sprintf("prctl(PR_CAPBSET_DROP, %d)", c), unix.EINVAL, unix.SYS_PRCTL, unix.PR_CAPBSET_DROP, uintptr(c))
 		}
 	}
-	return nil
+	add("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", 0, unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
+	u := p.user
+	gids := make([]uint32, len(u.Groups))
+	for i, g := range u.Groups {
+		gids[i] = uint32(g)
+	}
+	var groups uintptr
+	if len(gids) > 0 {
+		prog.keep = append(prog.keep, gids)
+		groups = uintptr(unsafe.Pointer(&gids[0]))
+	}
+	add(fmt.Sprintf("setgroups %v", u.Groups), 0, unix.SYS_SETGROUPS, uintptr(len(gids)), groups)
+	add(fmt.Sprintf("setresgid %d", u.GID), 0, unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID))
+	add(fmt.Sprintf("setresuid %d", u.UID), 0, unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID))
+	if u.UID == 0 { // other users: the kernel cleared the permitted and effective sets
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		data[0].Effective, data[0].Permitted = uint32(cfg.Caps), uint32(cfg.Caps)
+		data[1].Effective, data[1].Permitted = uint32(cfg.Caps>>32), uint32(cfg.Caps>>32)
+		add(fmt.Sprintf("capset %#x", uint64(cfg.Caps)), 0, unix.SYS_CAPSET, ptr(prog, hdr), ptr(prog, data))
+	}
+	if cfg.NoNewPrivs {
+		seccomp()
+	}
+	// Changing credentials cleared the parent-death signal; the container dies with its
+	// monitor (whose thread that forked us lives as long as the monitor).
+	add("prctl(PR_SET_PDEATHSIG)", 0, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
+	// The monitor's signal dispositions (ignored ones survive fork and exec) must not leak
+	// into the program: every signal starts with its default action, none blocked.
+	dflPtr := ptr(prog, [4]uint64{}) // struct sigaction: SIG_DFL, no flags, empty mask
+	for sig := 1; sig <= 64; sig++ {
+		if sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP) {
+			add(fmt.Sprintf("reset signal %d", sig), 0, unix.SYS_RT_SIGACTION, uintptr(sig), dflPtr, 0, 8)
+		}
+	}
+	if cfg.Reaper {
+		add("block signals", 0, unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, ptr(prog, ^uint64(0)), 0, 8)
+		add("fork the program under init", 0, opReap)
+	}
+	add("unblock signals", 0, unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, ptr(prog, uint64(0)), 0, 8)
+	add("exec "+p.path, 0, opExec, prog.str(p.path), prog.strv(cfg.Args), prog.strv(p.env))
+	return prog
 }
 
 func mount(source, target, fstype string, flags uintptr, data string) error {
@@ -275,13 +330,17 @@ func inRoot(root, target string, isFile bool) (string, error) {
 	return p, nil
 }
 
-// mountSpecial mounts /proc, a minimal /dev and /sys inside the rootfs.
-func mountSpecial(cfg *initConfig) error {
+// mountSpecial mounts a minimal /dev and /sys inside the rootfs and returns the host-side
+// paths of its /proc mount point (created here; the child mounts it) and of its /dev.
+func mountSpecial(cfg *initConfig, console string) (proc, dev string, err error) {
 	root := cfg.Rootfs
 	const nosuidNodevNoexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	sysFlags := uintptr(nosuidNodevNoexec | unix.MS_RDONLY)
 	if cfg.Privileged {
 		sysFlags &^= unix.MS_RDONLY
+	}
+	if proc, err = inRoot(root, "/proc", false); err != nil {
+		return "", "", err
 	}
 	type m struct {
 		target, fstype string
@@ -289,7 +348,6 @@ func mountSpecial(cfg *initConfig) error {
 		data           string
 	}
 	for _, x := range []m{
-		{"/proc", "proc", nosuidNodevNoexec, ""},
 		{"/dev", "tmpfs", unix.MS_NOSUID | unix.MS_STRICTATIME, "mode=755,size=65536k"},
 		{"/dev/pts", "devpts", unix.MS_NOSUID | unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5"},
 		{"/dev/shm", "tmpfs", nosuidNodevNoexec, "mode=1777,size=65536k"},
@@ -298,23 +356,25 @@ func mountSpecial(cfg *initConfig) error {
 	} {
 		p, err := inRoot(root, x.target, false)
 		if err != nil {
-			return err
+			return "", "", err
 		}
 		if err := mount(x.fstype, p, x.fstype, x.flags, x.data); err != nil {
-			return err
+			return "", "", err
 		}
 	}
-	dev := filepath.Join(root, "dev")
+	if dev, err = securejoin.SecureJoin(root, "/dev"); err != nil {
+		return "", "", fmt.Errorf("resolve /dev in rootfs: %w", err)
+	}
 	for _, d := range []struct {
 		name         string
 		major, minor uint32
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
 		p := filepath.Join(dev, d.name)
 		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
-			return fmt.Errorf("mknod %s: %w", p, err)
+			return "", "", fmt.Errorf("mknod %s: %w", p, err)
 		}
 		if err := unix.Chmod(p, 0o666); err != nil { // the umask applied to mknod
-			return fmt.Errorf("chmod %s: %w", p, err)
+			return "", "", fmt.Errorf("chmod %s: %w", p, err)
 		}
 	}
 	for name, target := range map[string]string{
@@ -322,20 +382,16 @@ func mountSpecial(cfg *initConfig) error {
 		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2", "core": "/proc/kcore",
 	} {
 		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil {
-			return fmt.Errorf("create /dev/%s: %w", name, err)
+			return "", "", fmt.Errorf("create /dev/%s: %w", name, err)
 		}
 	}
-	if cfg.Tty {
+	if console != "" {
 		// /dev/console is the container's terminal, as in Docker.
-		tty, err := os.Readlink("/proc/self/fd/0")
-		if err != nil {
-			return fmt.Errorf("find terminal: %w", err)
-		}
-		if err := bindInto(root, tty, "/dev/console", false, nil); err != nil {
-			return err
+		if err := bindInto(root, console, "/dev/console", false, nil); err != nil {
+			return "", "", err
 		}
 	}
-	return nil
+	return proc, dev, nil
 }
 
 // bindInto bind-mounts a host path at target inside root, read-only when asked. Read-only
@@ -419,15 +475,19 @@ func mountUser(root string, m Mount) error {
 	return mount("tmpfs", p, "tmpfs", flags, strings.Join(opts, ","))
 }
 
-// maskPath hides a path: /dev/null over a file, an empty read-only tmpfs over a directory.
-// Paths the kernel does not have are skipped.
-func maskPath(p string) error {
+// maskPath hides a path of the rootfs's /sys: an empty read-only tmpfs over a directory,
+// /dev/null over a file. Paths the kernel does not have are skipped.
+func maskPath(root, path string) error {
+	p, err := securejoin.SecureJoin(root, path)
+	if err != nil {
+		return fmt.Errorf("resolve %s in rootfs: %w", path, err)
+	}
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("mask %s: %w", p, err)
+		return fmt.Errorf("mask %s: %w", path, err)
 	}
 	if st.IsDir() {
 		return mount("tmpfs", p, "tmpfs", unix.MS_RDONLY, "size=0")
@@ -435,22 +495,20 @@ func maskPath(p string) error {
 	return mount("/dev/null", p, "", unix.MS_BIND, "")
 }
 
-// readonlyPath makes a path read-only: a bind of itself, remounted read-only.
-func readonlyPath(p string) error {
-	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err := mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return err
-	}
-	return mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-}
-
-// lookPath finds a command in the container's $PATH (from env, else Docker's default), as
-// execve will see it. "Not found" and "not executable" are told apart for 127 and 126.
-func lookPath(file string, env []string) (string, error) {
+// lookPath finds a command in the container's $PATH (from env, else Docker's default) as
+// execve will after a chdir to cwd; root is where the container's "/" is seen from the
+// caller (symlinks resolve inside it). "Not found" and "not executable" are told apart for
+// 127 and 126. The path returned is the container's.
+func lookPath(root, cwd, file string, env []string) (string, error) {
 	check := func(p string) error {
-		st, err := os.Stat(p)
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(cwd, p)
+		}
+		hp, err := securejoin.SecureJoin(root, p)
+		if err != nil {
+			return err
+		}
+		st, err := os.Stat(hp)
 		if err != nil {
 			return err
 		}
@@ -503,128 +561,23 @@ func hasEnv(env []string, key string) bool {
 	return false
 }
 
-// mkdirAs creates the working directory if missing (as Docker does), owned by the user.
-func mkdirAs(dir string, u execUser) error {
-	if _, err := os.Stat(dir); err == nil {
+// mkdirAs creates the working directory dir (a container path; root as in lookPath) if it
+// is missing, as Docker does, owned by the user.
+func mkdirAs(root, dir string, u execUser) error {
+	p, err := securejoin.SecureJoin(root, dir)
+	if err != nil {
+		return fmt.Errorf("resolve working directory %s: %w", dir, err)
+	}
+	if _, err := os.Stat(p); err == nil {
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(p, 0o755); err != nil {
 		return fmt.Errorf("create working directory %s: %w", dir, err)
 	}
-	if err := os.Chown(dir, u.UID, u.GID); err != nil {
+	if err := os.Chown(p, u.UID, u.GID); err != nil {
 		return fmt.Errorf("create working directory %s: %w", dir, err)
 	}
 	return nil
-}
-
-// dropPrivileges is step 7 of runInit, on the calling (main) thread.
-func dropPrivileges(cfg *initConfig, u execUser) error {
-	if cfg.NoNewPrivs {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
-		}
-	}
-	if cfg.Seccomp && !cfg.Privileged {
-		filter, err := seccompFilter(cfg.Caps)
-		if err != nil {
-			return err
-		}
-		if err := loadSeccomp(filter); err != nil {
-			return err
-		}
-	}
-	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
-		if cfg.Caps&(1<<c) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("prctl(PR_CAPBSET_DROP, %d): %w", c, err)
-		}
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-		return fmt.Errorf("prctl(PR_CAP_AMBIENT_CLEAR_ALL): %w", err)
-	}
-	// Raw per-thread syscalls: this thread is the one that execs.
-	gids := make([]uint32, len(u.Groups))
-	for i, g := range u.Groups {
-		gids[i] = uint32(g)
-	}
-	if err := setgroups(gids); err != nil {
-		return fmt.Errorf("setgroups %v: %w", u.Groups, err)
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESGID, uintptr(u.GID), uintptr(u.GID), uintptr(u.GID)); e != 0 {
-		return fmt.Errorf("setresgid %d: %w", u.GID, e)
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETRESUID, uintptr(u.UID), uintptr(u.UID), uintptr(u.UID)); e != 0 {
-		return fmt.Errorf("setresuid %d: %w", u.UID, e)
-	}
-	if u.UID != 0 {
-		return nil // the kernel cleared the permitted and effective sets on leaving uid 0
-	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	data[0].Effective, data[0].Permitted = uint32(cfg.Caps), uint32(cfg.Caps)
-	data[1].Effective, data[1].Permitted = uint32(cfg.Caps>>32), uint32(cfg.Caps>>32)
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset %#x: %w", uint64(cfg.Caps), err)
-	}
-	return nil
-}
-
-func setgroups(gids []uint32) error {
-	var p uintptr
-	if len(gids) > 0 {
-		p = uintptr(unsafe.Pointer(&gids[0]))
-	}
-	if _, _, e := unix.RawSyscall(unix.SYS_SETGROUPS, uintptr(len(gids)), p, 0); e != 0 {
-		return e
-	}
-	return nil
-}
-
-// reap is --init: the program runs as a child of init, which stays PID 1, forwards the
-// signals it gets to the child, reaps every orphan the kernel hands it, and exits with the
-// child's status. It is not dumpable, so no process in the container can open
-// /proc/1/exe (the host's stack binary, CVE-2019-5736) or ptrace it.
-func reap(path string, args, env []string, errPipe *os.File, fail func(int, string, error)) {
-	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
-		fail(125, "", fmt.Errorf("prctl(PR_SET_DUMPABLE): %w", err))
-	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs)
-	pid, err := syscall.ForkExec(path, args, &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}})
-	if err != nil {
-		fail(126, "permission", fmt.Errorf("exec %s: %w", path, err))
-	}
-	errPipe.Close()
-	exited := make(chan int, 1)
-	go func() {
-		for {
-			var ws syscall.WaitStatus
-			p, err := syscall.Wait4(-1, &ws, 0, nil)
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			if err != nil {
-				exited <- 255
-				return
-			}
-			if p == pid {
-				exited <- exitStatus(ws)
-			}
-		}
-	}()
-	for {
-		select {
-		case s := <-sigs:
-			if s == unix.SIGCHLD {
-				continue
-			}
-			_ = unix.Kill(pid, s.(syscall.Signal))
-		case code := <-exited:
-			os.Exit(code)
-		}
-	}
 }
 
 // exitStatus is the shell's convention: the exit code, or 128+signal.

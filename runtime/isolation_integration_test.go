@@ -128,16 +128,17 @@ func TestSecurityDefaults(t *testing.T) {
 
 func TestProcessSetup(t *testing.T) {
 	m := newTestManager(t)
+	hostKeepalive, _ := os.ReadFile("/proc/sys/net/ipv4/tcp_keepalive_time")
 	code, out := runOutput(t, m, func(s *Spec) {
 		s.Env = []string{"FOO=bar", "PATH=/bin"}
 		s.WorkingDir = "/work/dir"
 		s.User = "1000:50"
 		s.Ulimits = []Ulimit{{Name: "nofile", Soft: 123, Hard: 456}}
-		s.Sysctls = map[string]string{"net.ipv4.ip_forward": "1"}
+		s.Sysctls = map[string]string{"net.ipv4.ip_forward": "1", "net.ipv4.tcp_keepalive_time": "7201"}
 		s.ExtraHosts = []string{"db:10.1.2.3"}
 		s.Domainname = "example.org"
-	}, "sh", "-c", `echo $FOO $PATH; pwd; id -u; id -g; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward; grep db /etc/hosts; cat /etc/hostname; cat /proc/sys/kernel/domainname`)
-	want := []string{"bar /bin", "/work/dir", "1000", "50", "123", "456", "1", "10.1.2.3\tdb"}
+	}, "sh", "-c", `echo $FOO $PATH; pwd; id -u; id -g; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/tcp_keepalive_time; grep db /etc/hosts; cat /etc/hostname; cat /proc/sys/kernel/domainname`)
+	want := []string{"bar /bin", "/work/dir", "1000", "50", "123", "456", "1", "7201", "10.1.2.3\tdb"}
 	lines := strings.Split(out, "\n")
 	if code != 0 || len(lines) < len(want) {
 		t.Fatalf("exit %d:\n%s", code, out)
@@ -149,6 +150,10 @@ func TestProcessSetup(t *testing.T) {
 	}
 	if !strings.Contains(out, "example.org") {
 		t.Errorf("domainname not set:\n%s", out)
+	}
+	// The sysctls are the container's network namespace's, not the host's.
+	if now, _ := os.ReadFile("/proc/sys/net/ipv4/tcp_keepalive_time"); string(now) != string(hostKeepalive) {
+		t.Errorf("the host's tcp_keepalive_time changed: %q, was %q", now, hostKeepalive)
 	}
 	// Read-only root: writes fail except in tmpfs mounts.
 	_, out = runOutput(t, m, func(s *Spec) {
@@ -166,6 +171,14 @@ func TestProcessSetup(t *testing.T) {
 	}, "sh", "-c", `cat /data/in/f; echo; touch /data/in/g; echo w=$?`)
 	if !strings.Contains(out, "from host") || !strings.Contains(out, "w=1") {
 		t.Errorf("bind mount: %s", out)
+	}
+	// The program starts with every signal at its default action and none blocked, with or
+	// without --init (the monitor ignores SIGHUP, SIGINT, SIGTERM and SIGPIPE itself).
+	for _, reaper := range []bool{false, true} {
+		_, out = runOutput(t, m, func(s *Spec) { s.Init = reaper }, "grep", "-E", "^Sig(Ign|Blk):", "/proc/self/status")
+		if out != "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n" {
+			t.Errorf("signals with init=%v: %q", reaper, out)
+		}
 	}
 	// Entrypoint override and reset.
 	_, out = runOutput(t, m, func(s *Spec) { s.Entrypoint = []string{"echo", "ep"} }, "arg")

@@ -272,24 +272,47 @@ func (m *Manager) Remove(ctx context.Context, idOrName string, opts RemoveOption
 }
 
 // removeStore removes what the runtime keeps for a container (after the network is
-// detached): the netns pin, mounts, cgroup, directory and name.
+// detached): the netns pin, mounts, cgroup, name and directory.
 func removeStore(c *Container) error {
-	if err := RemoveNetNS(c.NetNSPath()); err != nil {
+	purge, err := unlinkStore(c)
+	if err != nil {
 		return err
 	}
+	return purge()
+}
+
+// removedPrefix names a container directory that was taken out of the store and is being
+// deleted (see unlinkStore).
+const removedPrefix = ".removed-"
+
+// unlinkStore is removeStore up to the deletion of the directory, which it moves out of
+// the store first (one rename: from then on the container is gone for every reader) and
+// leaves to purge. The monitor of a --rm container reports the exit between the two, so
+// `run --rm` does not wait for the disk to delete the container's files. A directory left
+// by a process that died before purging is deleted by the next List.
+func unlinkStore(c *Container) (purge func() error, err error) {
+	if err := RemoveNetNS(c.NetNSPath()); err != nil {
+		return nil, err
+	}
 	if err := c.teardown(); err != nil {
-		return err
+		return nil, err
 	}
 	link := filepath.Join(filepath.Dir(c.dir), "by-name", c.Name)
 	if owner, err := os.Readlink(link); err == nil && owner == c.ID {
 		if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove name %s: %w", c.Name, err)
+			return nil, fmt.Errorf("remove name %s: %w", c.Name, err)
 		}
 	}
-	if err := os.RemoveAll(c.dir); err != nil {
-		return fmt.Errorf("remove container dir: %w", err)
+	removed := filepath.Join(filepath.Dir(c.dir), removedPrefix+c.ID)
+	if err := os.Rename(c.dir, removed); err != nil {
+		return nil, fmt.Errorf("remove container dir: %w", err)
 	}
-	return nil
+	return func() error {
+		if err := os.RemoveAll(removed); err != nil {
+			return fmt.Errorf("remove container dir: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // Wait blocks until the container is not running and returns its exit code. A container

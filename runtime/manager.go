@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -45,6 +46,9 @@ type Manager struct {
 	dir    string // <root>/containers
 	run    string // RunDir(root)
 	images *image.Store
+
+	spareMu sync.Mutex
+	spare   *monitorProcess // Prefork's, for the container with its ID
 
 	// Network, when set, attaches containers to networks at their first start and detaches
 	// them at removal.
@@ -115,6 +119,9 @@ func (m *Manager) List(opts ListOptions) ([]*Container, error) {
 	}
 	var out []*Container
 	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), removedPrefix) {
+			_ = os.RemoveAll(filepath.Join(m.dir, e.Name())) // its remover died (see unlinkStore)
+		}
 		if !isID(e.Name()) {
 			continue
 		}
@@ -162,7 +169,7 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 	}
 	cfg := img.Config.Config
 	c := &Container{
-		ID:      newID(),
+		ID:      m.nextID(),
 		Created: time.Now().UTC(),
 		Spec:    spec,
 		ImageID: img.ID,
@@ -589,15 +596,18 @@ func (r *reportReader) Close() error { return r.f.Close() }
 // Order, and why: the container's lock is held throughout, so two starts cannot race.
 //  1. reap what a dead monitor left, and undo what an interrupted start left (see
 //     clearInterruptedStart);
-//  2. mount the overlay and create the cgroup with its limits (the monitor puts init in it
-//     before init does anything);
-//  3. pin a network namespace if the container has none and let the attacher plug it in,
-//     so the program finds its network ready; the pin lives until rm;
-//  4. write init's config and fork the monitor (setsid, detached from the terminal) which
-//     clones init and reports the PID or init's error; the monitor's PID is saved before
-//     the report is awaited, so a start killed from here on leaves a monitor the next
+//  2. fork the monitor (setsid, detached from the terminal) at once, so its process
+//     start-up overlaps with the next steps; it waits for the init config on a pipe, and
+//     exits quietly if the pipe closes without one (this start failed or was killed). Its
+//     PID is saved right away, so a start killed from here on leaves a monitor the next
 //     start can find;
-//  5. record the running state with the monitor's and PID 1's start times (liveness).
+//  3. mount the overlay and create the cgroup with its limits (the monitor puts init in it
+//     before init does anything);
+//  4. pin a network namespace if the container has none and let the attacher plug it in,
+//     so the program finds its network ready; the pin lives until rm;
+//  5. send the init config: the monitor starts the container's process and reports its
+//     PID or the error;
+//  6. record the running state with the monitor's and PID 1's start times (liveness).
 //
 // Failure at any step undoes the earlier ones (the pinned netns stays for the next try).
 func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, retErr error) {
@@ -612,6 +622,33 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 		}
 		return nil, nil
 	}
+	mon := m.takeSpare(c.dir)
+	if mon == nil {
+		if mon, err = spawnMonitor(c.dir, m.run); err != nil {
+			return nil, err
+		}
+	}
+	defer mon.config.Close() // unsent: the monitor gives up
+	recorded := false        // the new monitor is in the state: a failure is recorded too
+	defer func() {
+		if retErr == nil {
+			return
+		}
+		mon.discard()
+		_ = mon.cmd.Process.Kill()
+		if !recorded {
+			return
+		}
+		_ = c.teardown()
+		c.State.Status = StatusExited
+		c.State.FinishedAt = time.Now().UTC()
+		c.State.Error = retErr.Error()
+		c.State.MonitorPid, c.State.MonitorStart = 0, 0
+		if code := exitCodeOf(retErr); code != 0 {
+			c.State.ExitCode = code
+		}
+		_ = c.save()
+	}()
 	if err := c.clearInterruptedStart(); err != nil {
 		return nil, err
 	}
@@ -619,31 +656,18 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.Marshal(cfg)
+	config, err := json.Marshal(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("encode init config: %w", err)
 	}
-	if err := statefile.Write(filepath.Join(c.dir, "init.json"), data, 0o600); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if retErr != nil {
-			_ = c.teardown()
-			c.State.Status = StatusExited
-			c.State.FinishedAt = time.Now().UTC()
-			c.State.Error = retErr.Error()
-			c.State.MonitorPid, c.State.MonitorStart = 0, 0
-			if code := exitCodeOf(retErr); code != 0 {
-				c.State.ExitCode = code
-			}
-			_ = c.save()
-		}
-	}()
 	// Recorded before mounting: if this process dies midway, the next command reaps it.
+	monStart, _ := procStartTime(mon.cmd.Process.Pid)
+	c.State.MonitorPid, c.State.MonitorStart = mon.cmd.Process.Pid, monStart
 	c.State.Mounted = true
 	if err := c.save(); err != nil {
 		return nil, err
 	}
+	recorded = true
 	if err := c.mountRootfs(); err != nil {
 		return nil, err
 	}
@@ -671,49 +695,22 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 				return nil, fmt.Errorf("attach network: %w", err)
 			}
 		}
-		c.State.NetworkReady = true
+		c.State.NetworkReady = true // saved with the running state (a start killed before: see above)
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("create report pipe: %w", err)
+	if _, err := mon.config.Write(config); err != nil {
+		return nil, fmt.Errorf("start %s: send the init config to the monitor: %w", c.Name, err)
 	}
-	defer w.Close()
-	rr := &reportReader{f: r, reader: bufio.NewReader(r)}
-	defer func() {
-		if retErr != nil {
-			r.Close()
-		}
-	}()
-	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{"stack", "monitor", c.dir, m.run},
-		Env:         append(os.Environ(), monitorEnv...),
-		ExtraFiles:  []*os.File{w},
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start monitor: %w", err)
-	}
-	go cmd.Wait() //nolint:errcheck // reaps the monitor if this process outlives it
-	w.Close()
-	monStart, _ := procStartTime(cmd.Process.Pid)
-	c.State.MonitorPid, c.State.MonitorStart = cmd.Process.Pid, monStart
-	if err := c.save(); err != nil {
-		_ = cmd.Process.Kill()
-		return nil, err
-	}
+	mon.config.Close()
 
 	var rep monitorReport
-	line, err := rr.reader.ReadBytes('\n')
+	line, err := mon.report.reader.ReadBytes('\n')
 	if err == nil {
 		err = json.Unmarshal(line, &rep)
 	}
 	if err != nil {
-		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("start %s: the monitor exited without a report: %w", c.Name, err)
 	}
 	if rep.Err != nil {
-		c.State.MonitorPid, c.State.MonitorStart = 0, 0
 		return nil, &startError{*rep.Err}
 	}
 	c.State.Status = StatusRunning
@@ -730,7 +727,93 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	if err := c.save(); err != nil {
 		return nil, err
 	}
-	return rr, nil
+	return mon.report, nil
+}
+
+// monitorProcess is a started monitor and the pipes to it.
+type monitorProcess struct {
+	dir    string
+	cmd    *exec.Cmd
+	report *reportReader // its reports
+	config *os.File      // where the init config goes
+}
+
+// spawnMonitor starts the monitor of the container in dir (setsid: detached from the
+// terminal). It waits for the init config before it touches anything.
+func spawnMonitor(dir, run string) (*monitorProcess, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("create report pipe: %w", err)
+	}
+	defer w.Close()
+	configR, configW, err := os.Pipe()
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("create config pipe: %w", err)
+	}
+	defer configR.Close()
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"stack", "monitor", dir, run},
+		Env:         append(os.Environ(), monitorEnv...),
+		ExtraFiles:  []*os.File{w, configR},
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		configW.Close()
+		return nil, fmt.Errorf("start monitor: %w", err)
+	}
+	go cmd.Wait() //nolint:errcheck // reaps the monitor if this process outlives it
+	return &monitorProcess{dir: dir, cmd: cmd, report: &reportReader{f: r, reader: bufio.NewReader(r)}, config: configW}, nil
+}
+
+// Prefork starts the monitor for the next container Create makes, before it exists, so the
+// monitor's process start-up (a few milliseconds) overlaps with creating the container and
+// preparing its start instead of following them (`run`). Create gives that container the ID
+// the monitor was started for; the next start of it uses the monitor. A monitor left unused
+// exits when this process does (its config pipe closes).
+func (m *Manager) Prefork() error {
+	mon, err := spawnMonitor(filepath.Join(m.dir, newID()), m.run)
+	if err != nil {
+		return err
+	}
+	m.spareMu.Lock()
+	old := m.spare
+	m.spare = mon
+	m.spareMu.Unlock()
+	if old != nil {
+		old.discard()
+	}
+	return nil
+}
+
+// nextID is the ID for a new container: the preforked monitor's, if one waits.
+func (m *Manager) nextID() string {
+	m.spareMu.Lock()
+	defer m.spareMu.Unlock()
+	if m.spare != nil {
+		return filepath.Base(m.spare.dir)
+	}
+	return newID()
+}
+
+// takeSpare hands over the preforked monitor if it was started for dir.
+func (m *Manager) takeSpare(dir string) *monitorProcess {
+	m.spareMu.Lock()
+	defer m.spareMu.Unlock()
+	mon := m.spare
+	if mon == nil || mon.dir != dir {
+		return nil
+	}
+	m.spare = nil
+	return mon
+}
+
+// discard lets an unused monitor go: it exits at the closed config pipe.
+func (p *monitorProcess) discard() {
+	p.config.Close()
+	p.report.Close()
 }
 
 // ExitCode maps an error of Start/StartWait/Exec to the process exit code Docker uses:

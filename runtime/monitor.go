@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
@@ -31,7 +30,13 @@ type monitorReport struct {
 	Exit  *int       `json:",omitempty"`
 }
 
-const monitorReportFd = 3
+// The monitor's descriptors besides stdio: the report pipe to its starter, and the pipe the
+// starter sends the init config over once the container is ready to start (EOF without a
+// config: the start was abandoned).
+const (
+	monitorReportFd = 3
+	monitorConfigFd = 4
+)
 
 // monitorEnv tunes the Go runtime of the monitor before it starts (it reads it at start-up):
 // one P, so one set of per-P caches and fewer threads. The GC is left alone on purpose: a
@@ -54,6 +59,9 @@ type monitor struct {
 	dir, run string
 	hooks    Hooks
 	cfg      initConfig
+	filter   []unix.SockFilter // the seccomp program, compiled once
+	prog     *childProgram     // the last start's, to explain its failure
+	host     hostNamespaces
 	c        *Container
 	log      *logWriter
 	report   *os.File
@@ -70,12 +78,26 @@ func runMonitor(dir, run string, hooks Hooks) {
 	// Not dumpable: the healthcheck's pre-exec child, inside the container's PID namespace,
 	// must not expose /proc/PID/exe (the host binary) to the container.
 	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	goruntime.LockOSThread() // never unlocked: this thread clones init (see startOnce)
+	goruntime.LockOSThread() // never unlocked: this thread forks the container (see startOnce)
+	// The pipes must not leak into the container's process.
+	syscall.CloseOnExec(monitorReportFd)
+	syscall.CloseOnExec(monitorConfigFd)
 	report := os.NewFile(monitorReportFd, "report")
 	m := &monitor{dir: dir, run: run, hooks: hooks, report: report, wake: make(chan os.Signal, 1)}
 	signal.Notify(m.wake, unix.SIGUSR1)
 	signal.Ignore(unix.SIGPIPE, unix.SIGHUP, unix.SIGINT, unix.SIGTERM)
-	err := m.init()
+	// What needs no container comes first: the starter is still preparing it meanwhile.
+	host, err := openHostNamespaces()
+	if err == nil {
+		m.host = host
+		var ok bool
+		if ok, err = m.readConfig(); !ok && err == nil {
+			os.Exit(0) // the start was abandoned before it asked for the container
+		}
+	}
+	if err == nil {
+		err = m.init()
+	}
 	if err != nil {
 		m.send(monitorReport{Err: &initError{Code: 125, Msg: err.Error()}})
 		os.Exit(1)
@@ -103,14 +125,18 @@ func runMonitor(dir, run string, hooks Hooks) {
 		code, oom, ranFor := m.waitExit(res)
 		health.stop()
 		restart, delay := m.recordExit(code, oom, ranFor)
+		purge := func() {}
 		if !restart {
-			m.wrapUp() // before the report: `run --rm` returns when everything is gone
+			// Before the report: `run --rm` returns when the container is gone (its
+			// files may still be on their way out: purge).
+			purge = m.wrapUp()
 		}
 		if first {
 			m.send(monitorReport{Exit: &code})
 			first = false
 		}
 		if !restart {
+			purge()
 			return
 		}
 		select {
@@ -156,18 +182,34 @@ func (e *startError) Unwrap() error {
 	return ErrStart
 }
 
+// readConfig waits for the init config on its pipe; false when the starter closed it
+// without one.
+func (m *monitor) readConfig() (bool, error) {
+	f := os.NewFile(monitorConfigFd, "config")
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return false, fmt.Errorf("read init config: %w", err)
+	}
+	if len(data) == 0 {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, &m.cfg); err != nil {
+		return false, fmt.Errorf("decode init config: %w", err)
+	}
+	return true, nil
+}
+
 func (m *monitor) init() error {
 	c, err := loadContainer(m.dir, m.run)
 	if err != nil {
 		return err
 	}
 	m.c = c
-	data, err := os.ReadFile(filepath.Join(m.dir, "init.json"))
-	if err != nil {
-		return fmt.Errorf("read init config: %w", err)
-	}
-	if err := json.Unmarshal(data, &m.cfg); err != nil {
-		return fmt.Errorf("decode init config: %w", err)
+	if m.cfg.Seccomp && !m.cfg.Privileged {
+		if m.filter, err = seccompFilter(m.cfg.Caps); err != nil {
+			return err
+		}
 	}
 	if m.log, err = openLogWriter(c.LogPath()); err != nil {
 		return err
@@ -198,22 +240,59 @@ type exitResult struct {
 	err error
 }
 
-// startOnce clones init into new namespaces and lets it set the container up.
-//
-// The clone happens on the monitor's own locked thread (runMonitor locks it for good),
-// which has joined the pinned network namespace: the child inherits the thread's
-// namespaces, so a restarted process keeps the container's network. That thread lives as
-// long as the monitor: PDEATHSIG fires when the parent *thread* exits, and it is what kills
-// the container when the monitor dies (reported as exited by the next command). New Go
-// threads are made by the runtime's template thread, not this one, so they stay in the
-// host's network namespace (the attach socket was bound before).
-func (m *monitor) startOnce() (*started, error) {
-	goR, goW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("create sync pipe: %w", err)
+// hostNamespaces are the monitor's own mount, UTS and IPC namespaces, which its main thread
+// returns to after preparing a container's (see startOnce).
+type hostNamespaces struct{ mnt, uts, ipc int }
+
+// openHostNamespaces unshares the main thread's filesystem attributes (a thread sharing them
+// with others may not change its mount namespace) and opens its namespaces.
+func openHostNamespaces() (hostNamespaces, error) {
+	var h hostNamespaces
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return h, fmt.Errorf("unshare(CLONE_FS): %w", err)
 	}
-	defer goR.Close()
-	defer goW.Close()
+	for _, ns := range []struct {
+		name string
+		fd   *int
+	}{{"mnt", &h.mnt}, {"uts", &h.uts}, {"ipc", &h.ipc}} {
+		fd, err := unix.Open("/proc/thread-self/ns/"+ns.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return h, fmt.Errorf("open %s namespace: %w", ns.name, err)
+		}
+		*ns.fd = fd
+	}
+	return h, nil
+}
+
+// enter gives the calling (main) thread fresh copies of the mount, UTS and IPC namespaces;
+// leave returns it to the host's. A thread that cannot go back would prepare the next
+// container on top of this one's mounts, so that ends the monitor.
+func (h hostNamespaces) enter() error {
+	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC); err != nil {
+		return fmt.Errorf("unshare(CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC): %w", err)
+	}
+	return nil
+}
+
+func (h hostNamespaces) leave() {
+	for _, fd := range []int{h.mnt, h.uts, h.ipc} {
+		if err := unix.Setns(fd, 0); err != nil {
+			fmt.Fprintf(os.Stderr, "monitor: return to the host's namespaces: %v\n", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// startOnce starts the container's process: it prepares the rootfs on the monitor's main
+// thread and forks the child that finishes the setup and execs (see init.go).
+//
+// The thread is locked for the monitor's life and has joined the pinned network namespace:
+// the child inherits the thread's namespaces, so a restarted process keeps the container's
+// network; PDEATHSIG fires when the parent *thread* exits, which is what kills the
+// container when the monitor dies (reported as exited by the next command). New Go threads
+// are made by the runtime's template thread, not this one, so they stay in the host's
+// namespaces (the attach socket was bound before).
+func (m *monitor) startOnce() (_ *started, retErr error) {
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("create error pipe: %w", err)
@@ -221,21 +300,20 @@ func (m *monitor) startOnce() (*started, error) {
 	defer errR.Close()
 	defer errW.Close()
 
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"stack", "init", m.dir},
-		Env:        []string{},
-		ExtraFiles: []*os.File{goR, errW},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC,
-			Pdeathsig:  syscall.SIGKILL,
-		},
-	}
-	var outputs []struct {
+	type output struct {
 		stream string
 		r      *os.File
 	}
+	var outputs []output
 	var childEnds []*os.File
+	closeChildEnds := func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+	}
+	defer closeChildEnds()
+	var stdio [3]*os.File
+	console := ""
 	if m.cfg.Tty {
 		master, slave, err := pty.Open()
 		if err != nil {
@@ -244,117 +322,97 @@ func (m *monitor) startOnce() (*started, error) {
 		if m.c.Spec.OpenStdin {
 			m.stdin = master
 		}
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		stdio = [3]*os.File{slave, slave, slave}
 		childEnds = append(childEnds, slave)
-		outputs = append(outputs, struct {
-			stream string
-			r      *os.File
-		}{"stdout", master})
+		console = slave.Name()
+		outputs = append(outputs, output{"stdout", master})
 	} else {
-		for _, stream := range []string{"stdout", "stderr"} {
+		for i, stream := range []string{"stdout", "stderr"} {
 			r, w, err := os.Pipe()
 			if err != nil {
 				return nil, fmt.Errorf("create %s pipe: %w", stream, err)
 			}
 			childEnds = append(childEnds, w)
-			outputs = append(outputs, struct {
-				stream string
-				r      *os.File
-			}{stream, r})
+			outputs = append(outputs, output{stream, r})
+			stdio[i+1] = w
 		}
-		cmd.Stdout, cmd.Stderr = childEnds[0], childEnds[1]
 		if m.c.Spec.OpenStdin {
 			r, w, err := os.Pipe()
 			if err != nil {
 				return nil, fmt.Errorf("create stdin pipe: %w", err)
 			}
-			cmd.Stdin = r
+			stdio[0] = r
 			childEnds = append(childEnds, r)
 			m.stdin = w
+		} else {
+			null, err := os.Open(os.DevNull)
+			if err != nil {
+				return nil, err
+			}
+			stdio[0] = null
+			childEnds = append(childEnds, null)
 		}
 	}
-	closeChildEnds := func() {
-		for _, f := range childEnds {
-			f.Close()
+	defer func() {
+		if retErr != nil {
+			for _, o := range outputs {
+				o.r.Close()
+			}
 		}
-	}
+	}()
 
 	netns, err := os.Open(m.c.NetNSPath())
 	if err != nil {
-		closeChildEnds()
 		return nil, fmt.Errorf("open network namespace: %w", err)
 	}
-	waited := make(chan exitResult, 1)
+	defer netns.Close()
+	cgroupFd := -1
 	if unified() {
 		cgDir, err := os.Open(filepath.Join(cgroupMountpoint, cgroupParent, m.c.ID))
 		if err != nil {
-			closeChildEnds()
 			return nil, fmt.Errorf("open cgroup: %w", err)
 		}
 		defer cgDir.Close()
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(cgDir.Fd())
+		cgroupFd = int(cgDir.Fd())
 	}
-	err = unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET)
-	if err != nil {
-		err = fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
-	}
-	if err == nil {
-		// Init is born in the container's cgroup: v2 by CLONE_INTO_CGROUP, v1 because this
-		// thread joins for the clone (and leaves right after) — nothing to migrate later.
-		leave := func() {}
-		if !unified() {
-			leave, err = joinThread(m.c.ID)
-		}
-		if err == nil {
-			err = cmd.Start()
-			leave()
-			if err != nil {
-				err = fmt.Errorf("start init: %w", err)
-			}
-		}
-	}
-	if err == nil {
-		go func() { // wait4 works from any thread of the process
-			err := cmd.Wait()
-			ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				err = nil
-			}
-			waited <- exitResult{ws: ws, err: err}
-		}()
-	}
-	netns.Close()
-	closeChildEnds()
+	pid, err := m.fork(netns, cgroupFd, stdio, errW, console)
 	if err != nil {
 		return nil, err
 	}
-	pid := cmd.Process.Pid
+	waited := make(chan exitResult, 1)
+	go func() { // wait4 works from any thread of the process
+		var ws unix.WaitStatus
+		for {
+			_, err := unix.Wait4(pid, &ws, 0, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			waited <- exitResult{ws: syscall.WaitStatus(ws), err: err}
+			return
+		}
+	}()
+	closeChildEnds()
+	childEnds = nil
+	errW.Close()
 	kill := func() {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		<-waited
 	}
-	// Init waits for the go byte, so it is alive here whatever the program does later.
+	// Not waited for yet, so the PID is still this child's, whatever it does meanwhile.
 	st, err := procStartTime(pid)
 	if err != nil {
 		kill()
 		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
 	}
 	oom := oomKills(m.c.ID)
-	if _, err := goW.Write([]byte{1}); err != nil {
+	// EOF: execve closed the child's end (it is close-on-exec), so the program runs.
+	var f childFailure
+	if n, _ := io.ReadFull(errR, bytesOf(&f)); n > 0 {
 		kill()
-		return nil, fmt.Errorf("release init: %w", err)
-	}
-	errW.Close()
-	msg, _ := io.ReadAll(errR)
-
-	if len(msg) > 0 {
-		var ie initError
-		if err := json.Unmarshal(msg, &ie); err != nil {
-			ie = initError{Code: 125, Msg: string(msg)}
+		if n < len(bytesOf(&f)) {
+			return nil, &startError{initError{Code: 125, Msg: "container init failed without a report"}}
 		}
-		kill()
-		return nil, &startError{ie}
+		return nil, &startError{*m.prog.failure(f)}
 	}
 	if m.attach != nil {
 		m.attach.set(m.stdin)
@@ -375,6 +433,39 @@ func (m *monitor) startOnce() (*started, error) {
 		close(s.copied)
 	}()
 	return s, nil
+}
+
+// fork is the main thread's part of startOnce: in fresh mount, UTS and IPC namespaces, in
+// the container's network namespace and (v1) cgroup, it prepares the rootfs and forks the
+// child into a new PID namespace (on v2 straight into the cgroup); then it returns to the
+// host's namespaces. The child keeps the prepared namespaces.
+func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os.File, console string) (int, error) {
+	if err := m.host.enter(); err != nil {
+		return 0, err
+	}
+	defer m.host.leave()
+	if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
+		return 0, fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
+	}
+	if !unified() {
+		// Born in the container's cgroup: this thread joins for the fork, then leaves.
+		leave, err := joinThread(m.c.ID)
+		if err != nil {
+			return 0, err
+		}
+		defer leave()
+	}
+	prep, err := prepareRootfs(&m.cfg, console)
+	if err != nil {
+		return 0, err
+	}
+	fds := [3]int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())}
+	m.prog = initProgram(&m.cfg, prep, fds, int(errW.Fd()), m.filter)
+	pid, err := m.prog.fork(unix.CLONE_NEWPID, cgroupFd)
+	if err != nil {
+		return 0, fmt.Errorf("start the container's process: %w", err)
+	}
+	return pid, nil
 }
 
 // waitExit waits for the process and for its output to be fully logged, and returns the
@@ -485,7 +576,7 @@ func (m *monitor) stopRequested() bool {
 // finish ends supervision after a failed restart or a stop during the back-off.
 func (m *monitor) finish(cause error) {
 	_ = m.update(func(c *Container) { m.end(c, cause) })
-	m.wrapUp()
+	m.wrapUp()()
 }
 
 // end records the final exit on c (under the lock): rootfs unmounted, cgroup removed, the
@@ -504,15 +595,20 @@ func (m *monitor) end(c *Container, cause error) {
 }
 
 // wrapUp closes the log and removes a --rm container once it has ended: the other
-// packages' share first (Hooks.Release), then the runtime's.
-func (m *monitor) wrapUp() {
+// packages' share first (Hooks.Release), then the runtime's. It returns what is left to do:
+// deleting the container's files.
+func (m *monitor) wrapUp() (purge func()) {
 	m.log.close()
 	if !m.c.Spec.AutoRemove || m.orphan {
-		return
+		return func() {}
 	}
 	if m.hooks.Release != nil {
 		root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
 		_ = m.hooks.Release(context.Background(), root, m.c)
 	}
-	_ = removeStore(m.c)
+	rest, err := unlinkStore(m.c)
+	if err != nil {
+		return func() {}
+	}
+	return func() { _ = rest() }
 }

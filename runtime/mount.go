@@ -17,15 +17,14 @@ type MountError struct {
 }
 
 // Error prints the operation with all its arguments.
-func (e *MountError) Error() string {
-	op := e.Op
-	if op == "" {
-		op = "mount"
+func (e *MountError) Error() string { return e.describe() + ": " + e.Err.Error() }
+
+// describe is the operation with its arguments, without the outcome.
+func (e *MountError) describe() string {
+	if e.Op == "umount" {
+		return fmt.Sprintf("umount %s (flags %#x)", e.Target, e.Flags)
 	}
-	if op == "umount" {
-		return fmt.Sprintf("umount %s (flags %#x): %v", e.Target, e.Flags, e.Err)
-	}
-	return fmt.Sprintf("mount %s on %s (type %q, flags %#x, data %q): %v", e.Source, e.Target, e.FSType, e.Flags, e.Data, e.Err)
+	return fmt.Sprintf("mount %s on %s (type %q, flags %#x, data %q)", e.Source, e.Target, e.FSType, e.Flags, e.Data)
 }
 
 // Unwrap returns the errno.

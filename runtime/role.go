@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"fmt"
 	"os"
 )
 
@@ -21,9 +20,8 @@ type Hooks struct {
 // re-executes its own binary (/proc/self/exe) for them:
 //
 //	stack monitor <container-dir> <run-dir>   the per-container supervisor (see monitor.go)
-//	stack init <container-dir>                PID 1 in the new namespaces until execve (init.go)
 //
-// Both expect the file descriptors their parent sets up, so running them by hand fails.
+// It expects the file descriptors its starter sets up, so running it by hand fails.
 // hooks (at most one) give the monitor what other packages must do when it removes a
 // container by itself (--rm).
 func RunRole(args []string, hooks ...Hooks) {
@@ -38,11 +36,5 @@ func RunRole(args []string, hooks ...Hooks) {
 		}
 		runMonitor(args[2], args[3], h)
 		os.Exit(0)
-	case args[1] == "init" && len(args) == 3:
-		if _, err := os.Stat(fmt.Sprintf("/proc/self/fd/%d", initErrFd)); err != nil {
-			return // not started by a monitor: let the CLI report an unknown command
-		}
-		runInit(args[2])
-		os.Exit(125)
 	}
 }

@@ -123,20 +123,34 @@ func TestResolveUser(t *testing.T) {
 }
 
 func TestLookPath(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "run"), []byte("#!/bin/sh\n"), 0o755)
-	os.WriteFile(filepath.Join(dir, "data"), []byte("x"), 0o644)
-	env := []string{"PATH=/nonexistent:" + dir}
-	if p, err := lookPath("run", env); err != nil || p != filepath.Join(dir, "run") {
-		t.Errorf("run: %q %v", p, err)
+	root := t.TempDir() // the container's "/" as seen from the host
+	os.MkdirAll(filepath.Join(root, "app", "bin"), 0o755)
+	os.MkdirAll(filepath.Join(root, "usr", "bin"), 0o755)
+	os.WriteFile(filepath.Join(root, "app", "bin", "run"), []byte("#!/bin/sh\n"), 0o755)
+	os.WriteFile(filepath.Join(root, "app", "bin", "data"), []byte("x"), 0o644)
+	// An absolute symlink means the container's path, not the host's.
+	os.Symlink("/app/bin/run", filepath.Join(root, "usr", "bin", "linked"))
+	env := []string{"PATH=/nonexistent:/app/bin:/usr/bin"}
+	for _, c := range []struct{ cwd, file, want string }{
+		{"/", "run", "/app/bin/run"},
+		{"/", "linked", "/usr/bin/linked"},
+		{"/app", "bin/run", "bin/run"}, // relative to the working directory, as execve sees it
+		{"/", "/app/bin/run", "/app/bin/run"},
+	} {
+		if p, err := lookPath(root, c.cwd, c.file, env); err != nil || p != c.want {
+			t.Errorf("%s in %s: %q %v, want %q", c.file, c.cwd, p, err, c.want)
+		}
 	}
-	if _, err := lookPath("data", env); !errors.Is(err, ErrExecPermission) {
+	if _, err := lookPath(root, "/", "data", env); !errors.Is(err, ErrExecPermission) {
 		t.Errorf("data: %v", err)
 	}
-	if _, err := lookPath("nope", env); !errors.Is(err, ErrExecNotFound) {
+	if _, err := lookPath(root, "/", "nope", env); !errors.Is(err, ErrExecNotFound) {
 		t.Errorf("nope: %v", err)
 	}
-	if _, err := lookPath(filepath.Join(dir, "nope"), env); !errors.Is(err, ErrExecNotFound) {
+	if _, err := lookPath(root, "/", "bin/run", env); !errors.Is(err, ErrExecNotFound) {
+		t.Errorf("relative to / instead of the working directory: %v", err)
+	}
+	if _, err := lookPath(root, "/", "/app/bin/nope", env); !errors.Is(err, ErrExecNotFound) {
 		t.Errorf("absolute nope: %v", err)
 	}
 }

@@ -10,14 +10,13 @@
 //	<root>/containers/<id>/rootfs       the overlay mount point (mounted while it runs)
 //	<root>/containers/<id>/ctr.log      JSON-lines log, ctr.log.1 after rotation
 //	<root>/containers/<id>/hosts, resolv.conf, hostname   bind-mounted into /etc
-//	<root>/containers/<id>/init.json    what init does, written by each start
 //	<root>/containers/by-name/<name>    symlink to the ID: name reservation and lookup
 //	<run>/netns/<id>                    the pinned network namespace (see netns.go)
 //	/sys/fs/cgroup[/<controller>]/stack/<id>   the cgroup, while it runs
 //
 // Processes: `stack container run -d` (or the reconciler) creates and starts, then exits;
 // one monitor per running container (monitor.go) is the parent of the container's PID 1
-// (init.go until it execs the program); nothing else runs for a container.
+// (forked by the monitor, see init.go); nothing else runs for a container.
 //
 // Every file is written atomically with internal/statefile (temporary file, then rename),
 // without fsync: after a crash the state is re-derived from the kernel (liveness check),

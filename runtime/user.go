@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
 )
 
 // execUser is who the container's process runs as.
@@ -18,7 +20,7 @@ type execUser struct {
 }
 
 // resolveUser resolves docker's user forms against the image's /etc/passwd and /etc/group
-// (read relative to root): "" (root), uid, name, uid:gid, name:group, uid:group. A numeric
+// (resolved inside root, "/" for the caller's own view): "" (root), uid, name, uid:gid, name:group, uid:group. A numeric
 // uid needs no passwd entry; a name that is not there is ErrUnknownUser. Supplementary
 // groups are the groups that list the user by name, as with initgroups(3).
 func resolveUser(root, spec string) (execUser, error) {
@@ -27,7 +29,7 @@ func resolveUser(root, spec string) (execUser, error) {
 	if userPart == "" {
 		userPart = "0"
 	}
-	passwd, err := readColonFile(root + "/etc/passwd")
+	passwd, err := readColonFile(root, "/etc/passwd")
 	if err != nil {
 		return u, err
 	}
@@ -54,7 +56,7 @@ func resolveUser(root, spec string) (execUser, error) {
 			u.GID = 0
 		}
 	}
-	groups, err := readColonFile(root + "/etc/group")
+	groups, err := readColonFile(root, "/etc/group")
 	if err != nil {
 		return u, err
 	}
@@ -99,10 +101,15 @@ func atoiNonNeg(s string) (int, bool) {
 	return n, err == nil && n >= 0
 }
 
-// readColonFile reads a passwd/group style file; a missing file is empty (numeric users
-// still work in images without /etc/passwd).
-func readColonFile(path string) ([][]string, error) {
-	f, err := os.Open(path)
+// readColonFile reads a passwd/group style file at path inside root (symlinks resolved
+// inside it); a missing file is empty (numeric users still work in images without
+// /etc/passwd).
+func readColonFile(root, path string) ([][]string, error) {
+	p, err := securejoin.SecureJoin(root, path)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", path, err)
+	}
+	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -146,7 +146,8 @@ func diffEvents(prev, next *containerSnap, now time.Time) []containerEvent {
 
 // eventWatcher follows the containers directory of the store. Every state change is an
 // atomic rename of <id>/state.json, which inotify reports as IN_MOVED_TO; a container
-// directory appears (IN_CREATE) at create and goes (IN_DELETE) at removal. Only the
+// directory appears (IN_CREATE) at create and goes at removal (IN_MOVED_FROM: it is renamed
+// out of the store before it is deleted). Only the
 // changed container is read again. A full re-read every second catches what no file
 // change shows: a container whose monitor died reads as exited from then on.
 type eventWatcher struct {
@@ -165,7 +166,7 @@ func (w *eventWatcher) run(cmd *cobra.Command, emit func(containerEvent) error) 
 	}
 	defer unix.Close(fd)
 	w.fd, w.wds, w.seen = fd, map[int]string{}, map[string]*containerSnap{}
-	wd, err := unix.InotifyAddWatch(fd, w.dir, unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_TO|unix.IN_ONLYDIR)
+	wd, err := unix.InotifyAddWatch(fd, w.dir, unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_MOVED_TO|unix.IN_ONLYDIR)
 	if err != nil {
 		return fmt.Errorf("inotify_add_watch %s: %w", w.dir, err)
 	}
@@ -219,7 +220,7 @@ func (w *eventWatcher) readEvents(buf []byte, emit func(containerEvent) error) e
 				}
 			case ev.Mask&unix.IN_IGNORED != 0:
 				delete(w.wds, int(ev.Wd))
-			case known && id == "" && ev.Mask&unix.IN_DELETE != 0:
+			case known && id == "" && ev.Mask&(unix.IN_DELETE|unix.IN_MOVED_FROM) != 0:
 				if err := w.update(name, emit); err != nil {
 					return err
 				}

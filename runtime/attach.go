@@ -207,3 +207,23 @@ func (m *Manager) Attach(ctx context.Context, idOrName string, opts AttachOption
 	}()
 	return inputDone, nil
 }
+
+// Attachable returns the container if a client may attach to it now (`attach`): only a
+// running one. A stopped container has no output to follow nor input to take, a paused one
+// would hold the client without a sign of life, and a restarting one has no process until
+// it runs again; Docker refuses all three.
+func (m *Manager) Attachable(idOrName string) (*Container, error) {
+	c, err := m.Get(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	switch c.State.Status {
+	case StatusRunning:
+		return c, nil
+	case StatusPaused:
+		return nil, fmt.Errorf("attach to %s: %w", c.Name, ErrPaused)
+	case StatusRestarting:
+		return nil, fmt.Errorf("attach to %s: %w", c.Name, ErrRestarting)
+	}
+	return nil, fmt.Errorf("attach to %s: %w", c.Name, ErrNotRunning)
+}

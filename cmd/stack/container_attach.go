@@ -35,6 +35,13 @@ func (o *attachOptions) bindDetachKeys(f *pflag.FlagSet) {
 	f.StringVar(&o.detachKeys, "detach-keys", defaultDetachKeys, "key sequence that detaches from a container with a terminal, leaving it running (a letter or ctrl-<key>, comma-separated; \"\" for none)")
 }
 
+// bindAttach binds the flags of the attach verbs.
+func (o *attachOptions) bindAttach(f *pflag.FlagSet) {
+	f.BoolVar(&o.noStdin, "no-stdin", false, "do not forward standard input")
+	f.BoolVar(&o.sigProxy, "sig-proxy", true, "forward the signals this process receives to the container (not with a terminal)")
+	o.bindDetachKeys(f)
+}
+
 // check parses --detach-keys, before anything is started, so that a typo starts nothing;
 // an empty sequence turns detaching off (for programs that need Ctrl-P themselves).
 func (o *attachOptions) check() error {
@@ -47,6 +54,53 @@ func (o *attachOptions) check() error {
 	}
 	o.keys = keys
 	return nil
+}
+
+func newContainerAttachCmd() *cobra.Command {
+	var o attachOptions
+	cmd := &cobra.Command{
+		Use:   "attach [flags] CONTAINER",
+		Short: "Attach this terminal to a running container: its output from now on, its input, its exit code",
+		Long: `Stream a running container's output from now on (not its history) and, if it was
+created with -i, forward standard input to it (raw terminal and window size with -t).
+Signals go to the container's process unless --sig-proxy=false or it has a terminal
+(then Ctrl-C is a key for it). With a terminal, the detach keys (Ctrl-P Ctrl-Q) leave it
+running and exit 0; otherwise attach exits with the container's exit code when it stops.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			m, err := openRuntime()
+			if err != nil {
+				return err
+			}
+			return runAttach(cmd, m, args[0], o)
+		},
+	}
+	o.bindAttach(cmd.Flags())
+	return cmd
+}
+
+// runAttach attaches to a running container until it exits or the user detaches
+// (`container attach`, `stack attach`).
+func runAttach(cmd *cobra.Command, m *runtime.Manager, idOrName string, o attachOptions) error {
+	c, err := m.Attachable(idOrName)
+	switch {
+	case errors.Is(err, runtime.ErrPaused):
+		return fmt.Errorf("%w (unpause it first: stack container unpause %s)", err, idOrName)
+	case errors.Is(err, runtime.ErrRestarting):
+		return fmt.Errorf("%w (wait until it runs again, or stop it)", err)
+	case errors.Is(err, runtime.ErrNotRunning):
+		return fmt.Errorf("%w: you cannot attach to a stopped container, start it first (stack container start -a %s)", err, idOrName)
+	case err != nil:
+		return err
+	}
+	logFile, err := openLogAtEnd(c)
+	if err != nil {
+		return err
+	}
+	return attachContainer(cmd, m, c, logFile, func(ctx context.Context) (int, error) { return m.Wait(ctx, c.ID) }, o)
 }
 
 // openLogAtEnd opens the container's log at its current end: an attachment streams what is

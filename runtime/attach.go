@@ -102,24 +102,40 @@ func (a *attachServer) handle(conn *net.UnixConn) {
 	}
 }
 
-// Attach connects in to the container's standard input (made with OpenStdin) and, with a
-// terminal, resize to its window size, until in ends (stdin is then closed, unless it is a
-// terminal) or ctx is done. It returns once connected; the copying goes on in the
-// background.
-func (m *Manager) Attach(ctx context.Context, idOrName string, in io.Reader, resize <-chan [2]uint16) error {
+// AttachOptions say what Attach connects.
+type AttachOptions struct {
+	// Stdin goes to the container's standard input (or its terminal). Nil sends nothing but
+	// Resize: `attach --no-stdin` to a container with a terminal still follows the window.
+	Stdin io.Reader
+	// Resize carries window sizes for the container's terminal.
+	Resize <-chan [2]uint16
+	// CloseStdin closes the container's standard input when Stdin ends (not with a
+	// terminal). Right for `run -i` and `start -ai`, whose input was made for this run (Docker's
+	// StdinOnce); `attach` leaves it open, so that the end of one client's input does not
+	// end a program that others still feed, as in Docker.
+	CloseStdin bool
+}
+
+// Attach connects opts.Stdin to the standard input of a container made with OpenStdin and,
+// with a terminal, opts.Resize to its window size. It returns once connected; the copying
+// goes on in the background until Stdin ends or ctx is done. The returned channel then
+// receives how the input ended: nil at the end of Stdin, else the error that stopped the
+// copy, the reader's (a detach key sequence: the caller decides what ends its session)
+// or the connection's (the container stopped).
+func (m *Manager) Attach(ctx context.Context, idOrName string, opts AttachOptions) (<-chan error, error) {
 	c, err := m.Get(idOrName)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !c.Spec.OpenStdin {
-		return fmt.Errorf("attach to %s: %w: it was created without -i", c.Name, ErrInvalidSpec)
+		return nil, fmt.Errorf("attach to %s: %w: it was created without -i", c.Name, ErrInvalidSpec)
 	}
 	if !c.Running() {
-		return fmt.Errorf("attach to %s: %w", c.Name, ErrNotRunning)
+		return nil, fmt.Errorf("attach to %s: %w", c.Name, ErrNotRunning)
 	}
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: attachAddr(c.ID), Net: "unix"})
 	if err != nil {
-		return fmt.Errorf("attach to %s: %w", c.Name, err)
+		return nil, fmt.Errorf("attach to %s: %w", c.Name, err)
 	}
 	var wmu sync.Mutex
 	send := func(typ byte, p []byte) error {
@@ -138,32 +154,76 @@ func (m *Manager) Attach(ctx context.Context, idOrName string, in io.Reader, res
 		<-ctx.Done()
 		conn.Close()
 	}()
-	if resize != nil {
+	resize := func(sz [2]uint16) error {
+		var p [4]byte
+		binary.BigEndian.PutUint16(p[:], sz[0])
+		binary.BigEndian.PutUint16(p[2:], sz[1])
+		return send(frameResize, p[:])
+	}
+	if opts.Resize != nil {
+		// A size already waiting (NotifyResize's current one) goes first, before any
+		// input: a program started by the first keys then sees the client's window.
+		select {
+		case sz, ok := <-opts.Resize:
+			if ok {
+				_ = resize(sz)
+			}
+		default:
+		}
 		go func() {
-			for sz := range resize {
-				var p [4]byte
-				binary.BigEndian.PutUint16(p[:], sz[0])
-				binary.BigEndian.PutUint16(p[2:], sz[1])
-				if send(frameResize, p[:]) != nil {
+			for sz := range opts.Resize {
+				if resize(sz) != nil {
 					return
 				}
 			}
 		}()
 	}
+	inputDone := make(chan error, 1)
+	if opts.Stdin == nil {
+		return inputDone, nil
+	}
 	go func() {
 		buf := make([]byte, 16<<10)
 		for {
-			n, err := in.Read(buf)
-			if n > 0 && send(frameData, buf[:n]) != nil {
+			n, err := opts.Stdin.Read(buf)
+			if n > 0 {
+				if serr := send(frameData, buf[:n]); serr != nil {
+					inputDone <- serr
+					return
+				}
+			}
+			if errors.Is(err, io.EOF) {
+				if opts.CloseStdin {
+					_ = send(frameClose, nil)
+				}
+				inputDone <- nil
 				return
 			}
 			if err != nil {
-				if errors.Is(err, io.EOF) {
-					_ = send(frameClose, nil)
-				}
+				inputDone <- err
 				return
 			}
 		}
 	}()
-	return nil
+	return inputDone, nil
+}
+
+// Attachable returns the container if a client may attach to it now (`attach`): only a
+// running one. A stopped container has no output to follow nor input to take, a paused one
+// would hold the client without a sign of life, and a restarting one has no process until
+// it runs again; Docker refuses all three.
+func (m *Manager) Attachable(idOrName string) (*Container, error) {
+	c, err := m.Get(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	switch c.State.Status {
+	case StatusRunning:
+		return c, nil
+	case StatusPaused:
+		return nil, fmt.Errorf("attach to %s: %w", c.Name, ErrPaused)
+	case StatusRestarting:
+		return nil, fmt.Errorf("attach to %s: %w", c.Name, ErrRestarting)
+	}
+	return nil, fmt.Errorf("attach to %s: %w", c.Name, ErrNotRunning)
 }

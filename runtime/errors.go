@@ -19,6 +19,9 @@ var (
 	ErrRunning = errors.New("container is running")
 	// ErrPaused: the container is paused (unpause it first).
 	ErrPaused = errors.New("container is paused")
+	// ErrRestarting: the container's process ended and its restart policy starts it again
+	// after a back-off; there is no process to attach to until then.
+	ErrRestarting = errors.New("container is restarting")
 	// ErrNotPaused: unpause of a container that is not paused.
 	ErrNotPaused = errors.New("container is not paused")
 	// ErrImage: the container's image is missing or unusable.

@@ -216,7 +216,7 @@ func TestRunWithTerminal(t *testing.T) {
 	in, inW := io.Pipe()
 	sizes := make(chan [2]uint16, 1)
 	sizes <- [2]uint16{20, 70}
-	if err := m.Attach(ctx, c.ID, in, sizes); err != nil {
+	if _, err := m.Attach(ctx, c.ID, AttachOptions{Stdin: in, Resize: sizes}); err != nil {
 		t.Fatal(err)
 	}
 	close(sizes)

@@ -29,6 +29,7 @@ func newContainerCmd() *cobra.Command {
 		newContainerUnpauseCmd(),
 		newContainerRmCmd(),
 		newContainerExecCmd(),
+		newContainerAttachCmd(),
 		newContainerLogsCmd(),
 		newContainerLsCmd(),
 		newContainerInspectCmd(),

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"os"
-
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/stackhq/stack/runtime"
-	"golang.org/x/term"
 )
 
 type execOptions struct {
@@ -57,17 +54,9 @@ func runExec(cmd *cobra.Command, m *runtime.Manager, container string, argv []st
 	if o.interactive {
 		opts.Stdin = cmd.InOrStdin()
 	}
-	if o.tty && o.interactive && term.IsTerminal(int(os.Stdin.Fd())) {
-		old, err := term.MakeRaw(int(os.Stdin.Fd()))
-		if err == nil {
-			defer term.Restore(int(os.Stdin.Fd()), old)
-		}
-	}
-	if o.tty && term.IsTerminal(int(os.Stdout.Fd())) {
-		ch, stop := runtime.NotifyResize(int(os.Stdout.Fd()))
-		defer stop()
-		opts.Resize = ch
-	}
+	sizes, restore := localTerminal(o.tty && o.interactive, o.tty)
+	defer restore()
+	opts.Resize = sizes
 	code, err := m.Exec(cmd.Context(), container, opts)
 	if err != nil {
 		if code != 0 {

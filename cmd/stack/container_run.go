@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	units "github.com/docker/go-units"
@@ -16,7 +14,6 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stackhq/stack/runtime"
 	"github.com/stackhq/stack/runtime/volume"
-	"golang.org/x/term"
 )
 
 // createOptions are the flags of `container create` and `container run`.
@@ -231,27 +228,33 @@ func newContainerCreateCmd() *cobra.Command {
 func newContainerRunCmd() *cobra.Command {
 	var o createOptions
 	var detach bool
+	ao := attachOptions{closeStdin: true}
 	cmd := &cobra.Command{
 		Use:   "run [flags] IMAGE [COMMAND [ARG...]]",
 		Short: "Create and start a container (in the foreground unless -d)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := ao.check(); err != nil {
+				return err
+			}
 			spec, err := o.spec(cmd, args)
 			if err != nil {
 				return err
 			}
-			return runContainer(cmd, spec, o.netVol.parsedMounts, detach)
+			return runContainer(cmd, spec, o.netVol.parsedMounts, detach, ao)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
 	o.bind(cmd.Flags())
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run in the background and print the container ID")
+	cmd.Flags().BoolVar(&ao.sigProxy, "sig-proxy", true, "forward the signals this process receives to the container (not with -t)")
+	ao.bindDetachKeys(cmd.Flags())
 	return cmd
 }
 
 // runContainer is `run`: create, start, and unless detached stream the output (and the
 // terminal's input with -it) until the container exits, then exit with its code.
-func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, detach bool) error {
+func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, detach bool, ao attachOptions) error {
 	ctx := cmd.Context()
 	e, err := openEngine()
 	if err != nil {
@@ -266,13 +269,13 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 	if err != nil {
 		return err
 	}
-	return startCreated(cmd, m, c, detach)
+	return startCreated(cmd, m, c, detach, ao)
 }
 
 // startCreated starts a created container: detached, it prints the ID and returns; else it
-// streams the output until the container exits and exits with its code (`container run`,
+// attaches as ao says until the container exits and exits with its code (`container run`,
 // `stack run`). A failed start of a --rm container removes it.
-func startCreated(cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, detach bool) error {
+func startCreated(cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, detach bool, ao attachOptions) error {
 	ctx := cmd.Context()
 	if detach {
 		if err := m.Start(ctx, c.ID); err != nil {
@@ -294,64 +297,5 @@ func startCreated(cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, 
 		}
 		return startFailure(err)
 	}
-	code, err := attachContainer(ctx, cmd, m, c, logFile, wait)
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
-}
-
-// attachContainer follows the container's output (from logFile, which it closes) until it
-// exits and returns its exit code. With -i the terminal's input goes to the container (raw mode with -t), and window
-// size changes follow.
-func attachContainer(ctx context.Context, cmd *cobra.Command, m *runtime.Manager, c *runtime.Container, logFile *os.File, wait func(context.Context) (int, error)) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if c.Spec.OpenStdin {
-		in := os.Stdin
-		if c.Spec.Tty && term.IsTerminal(int(in.Fd())) {
-			old, err := term.MakeRaw(int(in.Fd()))
-			if err == nil {
-				defer term.Restore(int(in.Fd()), old)
-			}
-		}
-		var resize <-chan [2]uint16
-		if c.Spec.Tty && term.IsTerminal(int(os.Stdout.Fd())) {
-			ch, stop := runtime.NotifyResize(int(os.Stdout.Fd()))
-			defer stop()
-			resize = ch
-		}
-		if err := m.Attach(ctx, c.ID, in, resize); err != nil {
-			// A command that ends at once can be gone before its input is connected; its
-			// output and exit code still count.
-			if cur, gerr := m.Get(c.ID); gerr == nil && cur.Running() {
-				return 0, err
-			}
-		}
-	} else {
-		// Without a terminal, signals to `run` go to the container, as with docker run.
-		sigs := make(chan os.Signal, 4)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
-		defer signal.Stop(sigs)
-		go func() {
-			for s := range sigs {
-				_ = m.Kill(context.Background(), c.ID, s.(syscall.Signal))
-			}
-		}()
-	}
-	logsDone := make(chan error, 1)
-	exited := make(chan struct{})
-	go func() {
-		logsDone <- runtime.FollowLogFile(ctx, logFile, runtime.LogOptions{Follow: true, Tail: -1},
-			cmd.OutOrStdout(), cmd.ErrOrStderr(), exited)
-	}()
-	code, err := wait(ctx)
-	close(exited)
-	if lerr := <-logsDone; lerr != nil && err == nil {
-		err = lerr
-	}
-	return code, err
+	return attachContainer(cmd, m, c, logFile, wait, ao)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +10,7 @@ import (
 
 func newContainerStartCmd() *cobra.Command {
 	var attach, interactive bool
+	ao := attachOptions{sigProxy: true, closeStdin: true}
 	cmd := &cobra.Command{
 		Use:   "start [flags] CONTAINER...",
 		Short: "Start stopped containers (their read/write layer is kept)",
@@ -25,17 +24,16 @@ func newContainerStartCmd() *cobra.Command {
 				if len(args) != 1 {
 					return fmt.Errorf("--attach: exactly one container")
 				}
+				if err := ao.check(); err != nil {
+					return err
+				}
 				c, err := m.Get(args[0])
 				if err != nil {
 					return err
 				}
-				logFile, err := os.Open(c.LogPath())
-				if err != nil {
-					return err
-				}
 				// Follow from the current end: what earlier runs wrote is not this run's.
-				if _, err := logFile.Seek(0, io.SeekEnd); err != nil {
-					logFile.Close()
+				logFile, err := openLogAtEnd(c)
+				if err != nil {
 					return err
 				}
 				wait, err := m.StartWait(cmd.Context(), c.ID)
@@ -43,17 +41,8 @@ func newContainerStartCmd() *cobra.Command {
 					logFile.Close()
 					return startFailure(err)
 				}
-				if !interactive {
-					c.Spec.OpenStdin = false
-				}
-				code, err := attachContainer(cmd.Context(), cmd, m, c, logFile, wait)
-				if err != nil {
-					return err
-				}
-				if code != 0 {
-					return &exitError{code: code}
-				}
-				return nil
+				ao.noStdin = !interactive
+				return attachContainer(cmd, m, c, logFile, wait, ao)
 			}
 			return forEach(cmd, args, func(n string) error {
 				if err := m.Start(cmd.Context(), n); err != nil {
@@ -65,6 +54,7 @@ func newContainerStartCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "follow the output until the container exits")
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach standard input")
+	ao.bindDetachKeys(cmd.Flags())
 	return cmd
 }
 

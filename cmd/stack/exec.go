@@ -32,12 +32,9 @@ is not found.`,
 			if err != nil {
 				return err
 			}
-			c, err := s.serviceContainer(args[0], o.index)
+			c, err := s.runningServiceContainer(args[0], o.index)
 			if err != nil {
 				return err
-			}
-			if !c.Running() {
-				return fmt.Errorf("service %s: container %s is %s (start it with `stack start %s`)", args[0], c.Name, c.State, args[0])
 			}
 			o.tty = !o.noTTY && term.IsTerminal(int(os.Stdin.Fd()))
 			return runExec(cmd, s.engine.Containers, c.ID, args[1:], o.execOptions)

@@ -58,6 +58,7 @@ func newRootCmd() *cobra.Command {
 		newKillCmd(),
 		newRmCmd(),
 		newExecCmd(),
+		newAttachCmd(),
 		newRunCmd(),
 		newPortCmd(),
 		newTopCmd(),

@@ -175,7 +175,9 @@ func runRun(cmd *cobra.Command, o *runOptions, args []string) error {
 	// The project is not locked while the command runs: up, ps or down from another
 	// terminal must not wait for it.
 	s.close()
-	err = startCreated(cmd, s.engine.Containers, c, o.detach)
+	// No detach keys: --rm waits below for the end of the command, which a detached
+	// session would not see.
+	err = startCreated(cmd, s.engine.Containers, c, o.detach, attachOptions{sigProxy: true, closeStdin: true})
 	if o.rm && !o.detach {
 		if rerr := s.removeOneOff(context.WithoutCancel(ctx), c.ID); rerr != nil && err == nil {
 			err = rerr

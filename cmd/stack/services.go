@@ -233,3 +233,13 @@ func (s *stackSession) serviceContainer(service string, index int) (reconcile.Ob
 	}
 	return reconcile.ObservedContainer{}, fmt.Errorf("--index %d: service %s has no replica %d (it has %d)", index, service, index, n)
 }
+
+// runningServiceContainer is serviceContainer for the verbs that need its process (exec,
+// attach): a stopped container is an error that says how to start it.
+func (s *stackSession) runningServiceContainer(service string, index int) (reconcile.ObservedContainer, error) {
+	c, err := s.serviceContainer(service, index)
+	if err == nil && !c.Running() {
+		err = fmt.Errorf("service %s: container %s is %s (start it with `stack start %s`)", service, c.Name, c.State, service)
+	}
+	return c, err
+}

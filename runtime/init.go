@@ -32,7 +32,7 @@ type initConfig struct {
 	Privileged bool
 	Caps       capMask
 	NoNewPrivs bool
-	Seccomp    bool
+	Seccomp    bool // install the container's filter (Container.seccompProgram)
 	Ulimits    []Ulimit
 	Sysctls    map[string]string
 	Mounts     []Mount
@@ -112,6 +112,18 @@ func runInit(dir string) {
 	}
 	unix.Close(initGoFd)
 
+	// The filter comes from the container's record, as for exec (Container.seccompProgram),
+	// read while the host's files are still in view; it is installed in step 7.
+	var filter []unix.SockFilter
+	if cfg.Seccomp && !cfg.Privileged {
+		c, err := readContainer(dir, "")
+		if err == nil {
+			filter, err = c.seccompProgram()
+		}
+		if err != nil {
+			fail(125, "", err)
+		}
+	}
 	if err := setupContainer(&cfg); err != nil {
 		fail(125, "", err)
 	}
@@ -135,7 +147,7 @@ func runInit(dir string) {
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+user.Home)
 	}
-	if err := dropPrivileges(&cfg, user); err != nil {
+	if err := dropPrivileges(&cfg, user, filter); err != nil {
 		fail(125, "", err)
 	}
 	if err := unix.Chdir(cfg.Cwd); err != nil {
@@ -517,18 +529,15 @@ func mkdirAs(dir string, u execUser) error {
 	return nil
 }
 
-// dropPrivileges is step 7 of runInit, on the calling (main) thread.
-func dropPrivileges(cfg *initConfig, u execUser) error {
+// dropPrivileges is step 7 of runInit, on the calling (main) thread; filter is the
+// container's seccomp filter, nil for none.
+func dropPrivileges(cfg *initConfig, u execUser, filter []unix.SockFilter) error {
 	if cfg.NoNewPrivs {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %w", err)
 		}
 	}
-	if cfg.Seccomp && !cfg.Privileged {
-		filter, err := seccompFilter(cfg.Caps)
-		if err != nil {
-			return err
-		}
+	if filter != nil {
 		if err := loadSeccomp(filter); err != nil {
 			return err
 		}

@@ -99,32 +99,54 @@ func (m capMask) names() []string {
 	return out
 }
 
+// securityOptions is --security-opt, parsed.
+type securityOptions struct {
+	noNewPrivs bool
+	// seccomp is the seccomp profile: "" for moby's default, seccompUnconfined for none, or
+	// a profile in Docker's JSON format (where ReadSeccompProfiles puts a file's).
+	seccomp string
+}
+
 // securityOpts parses --security-opt: no-new-privileges[:true|false|=true|=false] and
-// seccomp=unconfined (the only seccomp value: the default profile is built in).
-func securityOpts(opts []string) (noNewPrivs, seccompUnconfined bool, err error) {
+// seccomp=unconfined|builtin|<profile JSON>; the last seccomp option counts. A profile is
+// only recognised here: it is checked where it is compiled (at create by validate, then
+// by seccompFilter), because this runs for every start, exec and inspect.
+func securityOpts(opts []string) (securityOptions, error) {
+	var s securityOptions
 	for _, o := range opts {
-		k, v, hasV := strings.Cut(o, "=")
-		if !hasV {
-			k, v, hasV = strings.Cut(o, ":")
-		}
+		k, v, hasV := splitSecurityOpt(o)
 		switch k {
 		case "no-new-privileges":
 			switch {
 			case !hasV || v == "true":
-				noNewPrivs = true
+				s.noNewPrivs = true
 			case v == "false":
-				noNewPrivs = false
+				s.noNewPrivs = false
 			default:
-				return false, false, fmt.Errorf("%w: security-opt %q: want no-new-privileges[:true|false]", ErrInvalidSpec, o)
+				return s, fmt.Errorf("%w: security-opt %q: want no-new-privileges[:true|false]", ErrInvalidSpec, o)
 			}
 		case "seccomp":
-			if v != "unconfined" {
-				return false, false, fmt.Errorf("%w: security-opt %q: only seccomp=unconfined is supported (the default profile is built in)", ErrInvalidSpec, o)
+			switch {
+			case v == seccompUnconfined || strings.HasPrefix(v, "{"):
+				s.seccomp = v
+			case v == seccompBuiltin:
+				s.seccomp = ""
+			default:
+				return s, fmt.Errorf("%w: security-opt %q: want seccomp=unconfined, seccomp=builtin or seccomp=PROFILE.json", ErrInvalidSpec, o)
 			}
-			seccompUnconfined = true
 		default:
-			return false, false, fmt.Errorf("%w: security-opt %q: unknown (want no-new-privileges or seccomp=unconfined)", ErrInvalidSpec, o)
+			return s, fmt.Errorf("%w: security-opt %q: unknown (want no-new-privileges or seccomp=...)", ErrInvalidSpec, o)
 		}
 	}
-	return noNewPrivs, seccompUnconfined, nil
+	return s, nil
+}
+
+// splitSecurityOpt splits a security option into key and value at "=", or at ":" (the
+// form compose files use), as Docker's CLI does.
+func splitSecurityOpt(o string) (key, value string, hasValue bool) {
+	key, value, hasValue = strings.Cut(o, "=")
+	if !hasValue {
+		key, value, hasValue = strings.Cut(o, ":")
+	}
+	return key, value, hasValue
 }

@@ -75,11 +75,9 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var filter []unix.SockFilter
-	if cfg.Seccomp && !cfg.Privileged {
-		if filter, err = seccompFilter(cfg.Caps); err != nil {
-			return 0, err
-		}
+	filter, err := c.seccompProgram()
+	if err != nil {
+		return 0, err
 	}
 	cg, err := loadCgroup(c.ID)
 	if err != nil {

@@ -30,7 +30,7 @@ type initConfig struct {
 	Privileged bool
 	Caps       capMask
 	NoNewPrivs bool
-	Seccomp    bool
+	Seccomp    bool // install the container's filter (Container.seccompProgram)
 	Ulimits    []Ulimit
 	Sysctls    map[string]string
 	Mounts     []Mount

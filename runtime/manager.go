@@ -379,7 +379,7 @@ func (c *Container) initConfig() (initConfig, error) {
 	if err != nil {
 		return initConfig{}, err
 	}
-	nnp, unconfined, err := securityOpts(c.Spec.SecurityOpt)
+	sec, err := securityOpts(c.Spec.SecurityOpt)
 	if err != nil {
 		return initConfig{}, err
 	}
@@ -398,7 +398,7 @@ func (c *Container) initConfig() (initConfig, error) {
 		Args: c.Command(), Env: c.env(), Cwd: cwd, User: user,
 		Hostname: c.hostname(), Domainname: c.Spec.Domainname,
 		Tty: c.Spec.Tty, Reaper: c.Spec.Init, ReadOnly: c.Spec.ReadOnly, Privileged: c.Spec.Privileged,
-		Caps: caps, NoNewPrivs: nnp, Seccomp: !unconfined,
+		Caps: caps, NoNewPrivs: sec.noNewPrivs, Seccomp: sec.seccomp != seccompUnconfined,
 		Ulimits: c.Spec.Ulimits, Sysctls: c.Spec.Sysctls, Mounts: c.Spec.Mounts,
 		Rootfs: c.rootfs(), Hosts: c.HostsPath(), ResolvConf: c.ResolvConfPath(), HostnameF: c.HostnamePath(),
 	}, nil

@@ -207,7 +207,7 @@ func (m *monitor) init() error {
 	}
 	m.c = c
 	if m.cfg.Seccomp && !m.cfg.Privileged {
-		if m.filter, err = seccompFilter(m.cfg.Caps); err != nil {
+		if m.filter, err = c.seccompProgram(); err != nil {
 			return err
 		}
 	}

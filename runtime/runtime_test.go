@@ -3,7 +3,6 @@ package runtime
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,9 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/net/bpf"
-	"golang.org/x/sys/unix"
 )
 
 func TestCapabilitySet(t *testing.T) {
@@ -242,22 +238,6 @@ func TestLogRotationFollow(t *testing.T) {
 	}
 }
 
-func TestSeccompFilterCompiles(t *testing.T) {
-	caps, _ := capabilitySet(nil, nil, false)
-	f, err := seccompFilter(caps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f) < 100 {
-		t.Errorf("%d instructions: the default profile allows hundreds of syscalls", len(f))
-	}
-	admin, _ := capabilitySet([]string{"SYS_ADMIN"}, nil, false)
-	g, err := seccompFilter(admin)
-	if err != nil || len(g) == len(f) {
-		t.Errorf("CAP_SYS_ADMIN should widen the profile: %d vs %d instructions, %v", len(g), len(f), err)
-	}
-}
-
 func TestProcStat(t *testing.T) {
 	st, err := procStartTime(os.Getpid())
 	if err != nil || st == 0 {
@@ -281,77 +261,6 @@ func TestAppendJSONString(t *testing.T) {
 		if err := json.Unmarshal(got, &back); err != nil || back != s {
 			t.Errorf("%q → %s → %q %v", s, got, back, err)
 		}
-	}
-}
-
-// TestSeccompFilterSemantics runs the compiled filter in x/net/bpf's VM over synthetic
-// seccomp_data (the VM loads 32-bit words big-endian, so each word is stored that way).
-func TestSeccompFilterSemantics(t *testing.T) {
-	if auditArch == 0 {
-		t.Skip("no syscall table for this architecture")
-	}
-	caps, _ := capabilitySet(nil, nil, false)
-	filter, err := seccompFilter(caps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := make([]bpf.RawInstruction, len(filter))
-	for i, f := range filter {
-		raw[i] = bpf.RawInstruction{Op: f.Code, Jt: f.Jt, Jf: f.Jf, K: f.K}
-	}
-	insts, ok := bpf.Disassemble(raw)
-	if !ok {
-		t.Fatal("filter does not disassemble")
-	}
-	vm, err := bpf.NewVM(insts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := func(arch uint32, name string, args ...uint64) uint32 {
-		nr, ok := syscallNumber(name)
-		if !ok {
-			t.Fatalf("no syscall %s", name)
-		}
-		data := make([]byte, 64)
-		binary.BigEndian.PutUint32(data[0:], nr)
-		binary.BigEndian.PutUint32(data[4:], arch)
-		for i, a := range args {
-			binary.BigEndian.PutUint32(data[16+8*i:], uint32(a))
-			binary.BigEndian.PutUint32(data[20+8*i:], uint32(a>>32))
-		}
-		v, err := vm.Run(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return uint32(v)
-	}
-	const allow, eperm = unix.SECCOMP_RET_ALLOW, unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)
-	cases := []struct {
-		name string
-		args []uint64
-		want uint32
-	}{
-		{"read", nil, allow},
-		{"execve", nil, allow},
-		{"mount", nil, eperm},
-		{"unshare", nil, eperm},
-		{"kexec_load", nil, eperm},
-		{"clone", []uint64{uint64(unix.SIGCHLD)}, allow},
-		{"clone", []uint64{unix.CLONE_NEWNS | uint64(unix.SIGCHLD)}, eperm},
-		{"clone", []uint64{1 << 33}, allow}, // high bits do not matter to the mask
-		{"clone3", nil, unix.SECCOMP_RET_ERRNO | uint32(unix.ENOSYS)},
-		{"personality", []uint64{0}, allow},
-		{"personality", []uint64{0x1234}, eperm},
-		{"socket", []uint64{unix.AF_INET}, allow},
-		{"socket", []uint64{unix.AF_INET | 1<<32}, eperm}, // a 64-bit compare
-	}
-	for _, c := range cases {
-		if got := run(auditArch, c.name, c.args...); got != c.want {
-			t.Errorf("%s%v = %#x, want %#x", c.name, c.args, got, c.want)
-		}
-	}
-	if got := run(auditArch^1, "read"); got != eperm {
-		t.Errorf("foreign architecture: %#x, want the default action", got)
 	}
 }
 

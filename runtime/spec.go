@@ -34,7 +34,7 @@ type Spec struct {
 
 	CapAdd      []string // capability names, with or without CAP_, or ALL
 	CapDrop     []string
-	SecurityOpt []string // no-new-privileges[:true|false], seccomp=unconfined
+	SecurityOpt []string // no-new-privileges[:true|false], seccomp=unconfined|builtin|<profile JSON>
 
 	Memory     int64   // bytes; 0 = unlimited
 	CPUs       float64 // CPU quota in cores; 0 = unlimited
@@ -161,11 +161,20 @@ func (s *Spec) validate() error {
 			return fmt.Errorf("%w: ulimit %s: soft %d above hard %d", ErrInvalidSpec, u.Name, u.Soft, u.Hard)
 		}
 	}
-	if _, err := capabilitySet(s.CapAdd, s.CapDrop, s.Privileged); err != nil {
+	caps, err := capabilitySet(s.CapAdd, s.CapDrop, s.Privileged)
+	if err != nil {
 		return err
 	}
-	if _, _, err := securityOpts(s.SecurityOpt); err != nil {
+	sec, err := securityOpts(s.SecurityOpt)
+	if err != nil {
 		return err
+	}
+	if sec.seccomp != "" && sec.seccomp != seccompUnconfined {
+		// Compiled once now, so that a profile that cannot work refuses the container
+		// before it exists rather than failing every start.
+		if _, err := seccompFilter(sec.seccomp, caps); err != nil {
+			return fmt.Errorf("%w: security-opt: %w", ErrInvalidSpec, err)
+		}
 	}
 	if s.StopSignal != "" {
 		if _, err := ParseSignal(s.StopSignal); err != nil {

@@ -152,7 +152,8 @@ func (l *loader) extendsFile(path string, n *yaml.Node, p string) *stackFile {
 }
 
 // rebasePaths makes the relative paths of a service taken from another file absolute
-// against that file's directory: build context, env_file and bind mount sources.
+// against that file's directory: build context, env_file, bind mount sources and seccomp
+// profiles.
 func (l *loader) rebasePaths(svc *yaml.Node, dir string) {
 	abs := func(n *yaml.Node) {
 		if n != nil && n.Kind == yaml.ScalarNode && !isNull(n) && !filepath.IsAbs(n.Value) && !strings.HasPrefix(n.Value, "~") {
@@ -168,6 +169,13 @@ func (l *loader) rebasePaths(svc *yaml.Node, dir string) {
 				abs(mappingValue(e, "path"))
 			} else {
 				abs(e)
+			}
+		}
+	}
+	if opts := mappingValue(svc, "security_opt"); opts != nil && opts.Kind == yaml.SequenceNode {
+		for _, o := range opts.Content {
+			if prefix, file, ok := seccompFile(o.Value); ok && o.Kind == yaml.ScalarNode && !filepath.IsAbs(file) && !strings.HasPrefix(file, "~") {
+				o.Value = prefix + filepath.Join(dir, file)
 			}
 		}
 	}

@@ -433,3 +433,68 @@ services:
 		t.Errorf("disabled dependency: %q", got)
 	}
 }
+
+// TestSeccompProfiles: security_opt seccomp:FILE (or seccomp=FILE) is read at load,
+// relative to the project directory (to its own file's directory through extends), and
+// kept as the profile's compact JSON, which loads back unchanged and is part of the hash.
+func TestSeccompProfiles(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"stack.yaml": `
+services:
+  app:
+    image: a
+    security_opt: ["seccomp:./profiles/deny.json", no-new-privileges]
+  eq:
+    image: a
+    security_opt: ["seccomp=profiles/deny.json"]
+  open:
+    image: a
+    security_opt: ["seccomp:unconfined", "seccomp=builtin"]
+  remote:
+    extends: {file: lib/common.yaml, service: worker}
+`,
+		"profiles/deny.json": "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\"}]\n}\n",
+		"lib/common.yaml":    "services:\n  worker:\n    image: w\n    security_opt: [\"seccomp:own.json\"]\n",
+		"lib/own.json":       `{"defaultAction": "SCMP_ACT_ERRNO"}`,
+	})
+	p, err := Load(LoadOptions{WorkDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deny := `seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO"}]}`
+	for name, want := range map[string][]string{
+		"app":    {deny, "no-new-privileges"},
+		"eq":     {deny},
+		"open":   {"seccomp:unconfined", "seccomp=builtin"},
+		"remote": {`seccomp={"defaultAction":"SCMP_ACT_ERRNO"}`},
+	} {
+		if got := svc(t, p, name).SecurityOpt; !slices.Equal(got, want) {
+			t.Errorf("%s: security_opt %q, want %q", name, got, want)
+		}
+	}
+	// The canonical form (stack config) carries the profile and loads back the same.
+	back := mustLoad(t, string(canonicalYAML(t, p)), LoadOptions{})
+	if got := svc(t, back, "app").SecurityOpt; !slices.Equal(got, []string{deny, "no-new-privileges"}) {
+		t.Errorf("loaded back: %q", got)
+	}
+	// Editing the profile changes the service's hash: up recreates its containers.
+	hash := svc(t, p, "app").ConfigHash()
+	os.WriteFile(filepath.Join(dir, "profiles/deny.json"), []byte(`{"defaultAction": "SCMP_ACT_ALLOW"}`), 0o644)
+	if p, err = Load(LoadOptions{WorkDir: dir}); err != nil || svc(t, p, "app").ConfigHash() == hash {
+		t.Errorf("the hash did not change with the profile (%v)", err)
+	}
+
+	// A missing file and a file that is not JSON, each at its entry.
+	dir = writeFiles(t, map[string]string{
+		"stack.yaml": "services:\n  a:\n    image: a\n    security_opt:\n      - no-new-privileges\n      - seccomp:missing.json\n      - seccomp=bad.json\n",
+		"bad.json":   "{\n  \"defaultAction\": \"SCMP_ACT_ALLOW\",\n  \"syscalls\": [,]\n}\n",
+	})
+	_, err = Load(LoadOptions{WorkDir: dir})
+	want := []string{
+		"stack.yaml:6:9: services.a.security_opt[1]: read seccomp profile: open <dir>/missing.json: no such file or directory",
+		"stack.yaml:7:9: services.a.security_opt[2]: seccomp profile <dir>/bad.json: not JSON: line 3, column 16: invalid character ',' looking for beginning of value",
+	}
+	if got := problemLines(t, err); joinLines(got) != joinLines(want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", joinLines(got), joinLines(want))
+	}
+}

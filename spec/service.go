@@ -1,6 +1,10 @@
 package spec
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -184,7 +188,7 @@ func (l *loader) decodeService(name string, key, n *yaml.Node) (*Service, *svcNo
 		case "sysctls":
 			s.Sysctls = l.labels(v, p)
 		case "security_opt":
-			s.SecurityOpt, _ = l.strList(v, p)
+			s.SecurityOpt = l.securityOpts(v, p)
 		case "privileged":
 			s.Privileged, _ = l.boolean(v, p)
 		case "tty":
@@ -781,6 +785,65 @@ func (l *loader) capabilities(n *yaml.Node, path string) []string {
 		out = append(out, name)
 	}
 	return out
+}
+
+// securityOpts reads security_opt. A seccomp profile named by its file (seccomp:FILE or
+// seccomp=FILE, relative to the project directory as compose resolves it) is read now and
+// kept as seccomp=<the profile's JSON, compacted>, which is what Docker's CLI sends: the
+// containers keep the profile and do not depend on the file, a change to the file changes
+// the service's config hash (so up recreates its containers), and the model prints and
+// loads back as one self-contained file. What the profile says is checked by the runtime,
+// which compiles it, when it creates a container.
+func (l *loader) securityOpts(n *yaml.Node, path string) []string {
+	list, ok := l.strList(n, path)
+	if !ok {
+		return list
+	}
+	for i, o := range list {
+		_, file, ok := seccompFile(o)
+		if !ok {
+			continue
+		}
+		node, p := n, path
+		if n.Kind == yaml.SequenceNode {
+			node, p = n.Content[i], indexPath(path, i)
+		}
+		file = l.paths.abs(file)
+		data, err := os.ReadFile(file)
+		if err != nil {
+			l.errorf(node, p, "read seccomp profile: %v", err)
+			continue
+		}
+		// Unmarshal, unlike Compact, reports where the syntax error is.
+		if err := json.Unmarshal(data, new(json.RawMessage)); err != nil {
+			var se *json.SyntaxError
+			if errors.As(err, &se) && se.Offset > 0 {
+				before := data[:se.Offset-1]
+				err = fmt.Errorf("line %d, column %d: %w", 1+bytes.Count(before, []byte("\n")), len(before)-bytes.LastIndexByte(before, '\n'), err)
+			}
+			l.errorf(node, p, "seccomp profile %s: not JSON: %v", file, err)
+			continue
+		}
+		var b bytes.Buffer
+		json.Compact(&b, data) // valid JSON: cannot fail
+		list[i] = "seccomp=" + b.String()
+	}
+	return list
+}
+
+// seccompFile returns the profile file a security option names (seccomp=FILE, or
+// seccomp:FILE as compose files write it) and the option up to the file; ok is false for
+// other options, Docker's names (unconfined, builtin) and a profile given as JSON.
+func seccompFile(opt string) (prefix, file string, ok bool) {
+	i := strings.IndexAny(opt, "=:")
+	if i < 0 || opt[:i] != "seccomp" {
+		return "", "", false
+	}
+	file = opt[i+1:]
+	if file == "" || file == "unconfined" || file == "builtin" || strings.HasPrefix(file, "{") {
+		return "", "", false
+	}
+	return opt[:i+1], file, true
 }
 
 // deploy reads the supported part of deploy: replicas and resources.limits. It returns

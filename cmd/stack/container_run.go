@@ -58,7 +58,7 @@ func (o *createOptions) bind(f *pflag.FlagSet) {
 	f.BoolVar(&o.privileged, "privileged", false, "all capabilities, no seccomp, writable /sys")
 	f.StringArrayVar(&o.capAdd, "cap-add", nil, "add a capability (or ALL)")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a capability (or ALL)")
-	f.StringArrayVar(&o.securityOpt, "security-opt", nil, "no-new-privileges, seccomp=unconfined")
+	f.StringArrayVar(&o.securityOpt, "security-opt", nil, "no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json (read now)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "resource limit NAME=SOFT[:HARD] (e.g. nofile=1024:2048)")
 	f.StringArrayVar(&o.sysctls, "sysctl", nil, "namespaced sysctl KEY=VALUE")
 	f.StringArrayVar(&o.addHosts, "add-host", nil, "add HOST:IP to /etc/hosts")
@@ -83,7 +83,7 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 		Name: o.name, Image: args[0], WorkingDir: o.workdir, User: o.user, Hostname: o.hostname,
 		Domainname: o.domainname, Tty: o.tty, OpenStdin: o.interactive, Init: o.init,
 		ReadOnly: o.readOnly, Privileged: o.privileged, AutoRemove: o.rm,
-		CapAdd: o.capAdd, CapDrop: o.capDrop, SecurityOpt: o.securityOpt,
+		CapAdd: o.capAdd, CapDrop: o.capDrop,
 		CPUs: o.cpus, PidsLimit: o.pidsLimit, ExtraHosts: o.addHosts, StopSignal: o.stopSignal,
 	}
 	if len(args) > 1 {
@@ -103,6 +103,11 @@ func (o *createOptions) spec(cmd *cobra.Command, args []string) (runtime.Spec, e
 		s.Env = append(s.Env, env...)
 	}
 	s.Env = append(s.Env, envFlags(o.env)...)
+	secOpts, err := runtime.ReadSeccompProfiles(o.securityOpt)
+	if err != nil {
+		return s, fmt.Errorf("--security-opt: %w", err)
+	}
+	s.SecurityOpt = secOpts
 	if len(o.labels) > 0 {
 		s.Labels = map[string]string{}
 		for _, l := range o.labels {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -281,11 +282,12 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 	// Changing credentials cleared the parent-death signal; the container dies with its
 	// monitor (whose thread that forked us lives as long as the monitor).
 	add("prctl(PR_SET_PDEATHSIG)", 0, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
-	// The monitor's signal dispositions (ignored ones survive fork and exec) must not leak
-	// into the program: every signal starts with its default action, none blocked.
+	// The signals the monitor ignores stay ignored through fork and exec (the runtime resets
+	// only those it handles): the program starts with every signal at its default action,
+	// none blocked.
 	dflPtr := ptr(prog, [4]uint64{}) // struct sigaction: SIG_DFL, no flags, empty mask
-	for sig := 1; sig <= 64; sig++ {
-		if sig != int(unix.SIGKILL) && sig != int(unix.SIGSTOP) {
+	for sig := syscall.Signal(1); sig <= 64; sig++ {
+		if signal.Ignored(sig) {
 			add(fmt.Sprintf("reset signal %d", sig), 0, unix.SYS_RT_SIGACTION, uintptr(sig), dflPtr, 0, 8)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -281,6 +282,45 @@ func removeStore(c *Container) error {
 	return purge()
 }
 
+// exitRecordTTL is how long the exit code of an auto-removed container stays readable
+// after the container is gone (see writeExitRecord).
+const exitRecordTTL = time.Minute
+
+// writeExitRecord keeps the final exit code of a --rm container that was removed, for the
+// Wait (`container wait`, `attach`) that learns of the exit only after the container is
+// gone: the monitor writes it before it ends. Records older than exitRecordTTL are deleted
+// by List.
+func writeExitRecord(run, id string, code int) error {
+	dir := filepath.Join(run, "exits")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, id), []byte(strconv.Itoa(code)), 0o600)
+}
+
+func readExitRecord(run, id string) (int, bool) {
+	data, err := os.ReadFile(filepath.Join(run, "exits", id))
+	if err != nil {
+		return 0, false
+	}
+	code, err := strconv.Atoi(string(data))
+	return code, err == nil
+}
+
+// dropOldExitRecords deletes the exit records older than exitRecordTTL.
+func dropOldExitRecords(run string) {
+	dir := filepath.Join(run, "exits")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > exitRecordTTL {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
 // removedPrefix names a container directory that was taken out of the store and is being
 // deleted (see unlinkStore).
 const removedPrefix = ".removed-"
@@ -336,8 +376,14 @@ func (m *Manager) Wait(ctx context.Context, idOrName string) (int, error) {
 		}
 		next, err := m.Get(c.ID)
 		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				return c.State.ExitCode, nil // auto-removed: the last code we saw
+			if errors.Is(err, ErrNotFound) { // auto-removed: its monitor leaves the code, then ends
+				if c.State.MonitorPid != 0 {
+					waitGone(ctx, c.State.MonitorPid, c.State.MonitorStart, time.Now().Add(5*time.Second))
+				}
+				if code, ok := readExitRecord(m.run, c.ID); ok {
+					return code, nil
+				}
+				return c.State.ExitCode, nil
 			}
 			return 0, err
 		}

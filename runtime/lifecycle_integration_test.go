@@ -327,6 +327,20 @@ func TestResourceLimitsApplied(t *testing.T) {
 	}
 }
 
+// Wait on a --rm container returns its exit code although the container is gone by the
+// time the waiter looks again.
+func TestWaitAutoRemoved(t *testing.T) {
+	m := newTestManager(t)
+	c := startDetached(t, m, func(s *Spec) { s.AutoRemove = true }, "sh", "-c", "sleep 0.2; exit 3")
+	code, err := m.Wait(context.Background(), c.ID)
+	if err != nil || code != 3 {
+		t.Fatalf("wait: %d %v", code, err)
+	}
+	if _, err := m.Get(c.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("still there after --rm: %v", err)
+	}
+}
+
 func TestRestartPolicy(t *testing.T) {
 	m := newTestManager(t)
 	ctx := context.Background()

@@ -117,6 +117,7 @@ func (m *Manager) List(opts ListOptions) ([]*Container, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
+	dropOldExitRecords(m.run)
 	var out []*Container
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), removedPrefix) {

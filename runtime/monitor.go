@@ -595,8 +595,8 @@ func (m *monitor) end(c *Container, cause error) {
 }
 
 // wrapUp closes the log and removes a --rm container once it has ended: the other
-// packages' share first (Hooks.Release), then the runtime's. It returns what is left to do:
-// deleting the container's files.
+// packages' share first (Hooks.Release), then the runtime's. It returns what is left to do
+// after the exit is reported: keeping the exit code for Wait and deleting the files.
 func (m *monitor) wrapUp() (purge func()) {
 	m.log.close()
 	if !m.c.Spec.AutoRemove || m.orphan {
@@ -610,5 +610,9 @@ func (m *monitor) wrapUp() (purge func()) {
 	if err != nil {
 		return func() {}
 	}
-	return func() { _ = rest() }
+	return func() {
+		// Before this process ends: a Wait that finds the container gone waits for it.
+		_ = writeExitRecord(m.run, m.c.ID, m.c.State.ExitCode)
+		_ = rest()
+	}
 }

@@ -20,11 +20,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// cgroup is a container's control group: /stack/<id> in every v1 hierarchy (hybrid hosts like
-// the development machines, where only hugetlb lives on the unified tree) or in the unified
-// v2 tree when the host is pure cgroup2. Limits: memory (swap off, so the limit is the limit),
-// CPU quota, pids; the devices controller allows only the standard pseudo-devices, and the
-// freezer implements pause.
+// cgroup is a container's control group: /stack/<id> in the v1 hierarchies the runtime uses
+// (hybrid hosts like the development machines, where only hugetlb lives on the unified tree;
+// see v1Needs) or in the unified v2 tree when the host is pure cgroup2. Limits: memory (swap
+// off, so the limit is the limit), CPU quota, pids; the devices controller allows only the
+// standard pseudo-devices, and the freezer implements pause.
 type cgroup struct {
 	id string
 	v1 cgroup1.Cgroup
@@ -94,16 +94,67 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// v1Hierarchy is the host's v1 hierarchies, read from /proc/self/mountinfo once per process:
-// the library's default reads and parses it again on every New and Load, and `stack up`
-// creates a cgroup for each container it starts.
+// v1Hierarchy is every v1 hierarchy of the host, read from /proc/self/mountinfo once per
+// process: the library's default reads and parses it again on every Load. Loading sees all
+// of them, not only those v1Needs creates groups in, so that a group an older version made
+// in every hierarchy is still killed and deleted completely.
 var v1Hierarchy cgroup1.Hierarchy = sync.OnceValues(cgroup1.Default)
 
-// createCgroup makes the container's cgroup with its limits.
+// v1Needs reports whether a container limited by r needs a group in controller n's v1
+// hierarchy. Each group costs a mkdir at start and an rmdir at removal (cpuset also copies
+// cpus and mems down from its parent), so it is made only where the runtime uses it:
+//
+//	memory    limit, OOM kill count, usage (stats)
+//	cpu       quota
+//	cpuacct   CPU time (stats)
+//	pids      limit, and whether the cgroup still exists (pids)
+//	freezer   pause, and the thaw before killAll
+//	devices   the device allow-list, a security boundary
+//	cpuset    only to pin CPUs or memory nodes, blkio only to limit I/O: without it the
+//	          library would silently skip such a limit; Spec has neither today
+//
+// never in systemd's named hierarchy, net_cls, net_prio, perf_event, rdma or hugetlb.
+func v1Needs(r *specs.LinuxResources, n cgroup1.Name) bool {
+	switch n {
+	case cgroup1.Memory, cgroup1.Cpu, cgroup1.Cpuacct, cgroup1.Pids, cgroup1.Freezer, cgroup1.Devices:
+		return true
+	case cgroup1.Cpuset:
+		return r.CPU != nil && (r.CPU.Cpus != "" || r.CPU.Mems != "")
+	case cgroup1.Blkio:
+		return r.BlockIO != nil
+	}
+	return false
+}
+
+// v1Mounted is the library's controllers for the hierarchies v1Needs can ask for, those that
+// are mounted under cgroupMountpoint, checked once per process with a statfs each: cheaper
+// than the library's default hierarchy (the mount table parsed, a dozen lstats, the huge
+// page sizes listed: ~160 µs here), which `stack container run` would pay for one container.
+// A controller that is not mounted is skipped, as the library's default does, instead of
+// becoming a plain directory in the tmpfs above the hierarchies.
+var v1Mounted = sync.OnceValue(func() []cgroup1.Subsystem {
+	var mounted []cgroup1.Subsystem
+	for _, s := range []cgroup1.Subsystem{
+		cgroup1.NewMemory(cgroupMountpoint), cgroup1.NewCpu(cgroupMountpoint),
+		cgroup1.NewCpuacct(cgroupMountpoint), cgroup1.NewPids(cgroupMountpoint),
+		cgroup1.NewFreezer(cgroupMountpoint), cgroup1.NewDevices(cgroupMountpoint),
+		cgroup1.NewCpuset(cgroupMountpoint), cgroup1.NewBlkio(cgroupMountpoint),
+	} {
+		var st unix.Statfs_t
+		err := unix.Statfs(filepath.Join(cgroupMountpoint, string(s.Name())), &st)
+		if err == nil && st.Type == unix.CGROUP_SUPER_MAGIC {
+			mounted = append(mounted, s)
+		}
+	}
+	return mounted
+})
+
+// createCgroup makes the container's cgroup with its limits; on failure it leaves nothing.
 func createCgroup(id string, s *Spec) (*cgroup, error) {
 	path := cgroupParent + "/" + id
+	r := resources(s)
 	if unified() {
-		res := cgroup2.ToResources(resources(s))
+		res := cgroup2.ToResources(r)
 		if s.Memory > 0 {
 			swap := int64(0) // v2 counts swap separately
 			res.Memory.Swap = &swap
@@ -114,11 +165,78 @@ func createCgroup(id string, s *Spec) (*cgroup, error) {
 		}
 		return &cgroup{id: id, v2: m}, nil
 	}
-	cg, err := cgroup1.New(cgroup1.StaticPath(path), resources(s), cgroup1.WithHierarchy(v1Hierarchy))
+	hierarchy := func() ([]cgroup1.Subsystem, error) {
+		var subs []cgroup1.Subsystem
+		for _, sub := range v1Mounted() {
+			if v1Needs(r, sub.Name()) {
+				subs = append(subs, sub)
+			}
+		}
+		return subs, nil
+	}
+	devices := r.Devices
+	r.Devices = nil // the library only creates the devices group; writeDeviceRules fills it
+	cg, err := cgroup1.New(cgroup1.StaticPath(path), r, cgroup1.WithHierarchy(hierarchy))
+	if err == nil {
+		err = writeDeviceRules(filepath.Join(cgroupMountpoint, string(cgroup1.Devices), path), devices)
+	}
 	if err != nil {
+		removeEmptyCgroup(id) // no process can be in it yet
 		return nil, fmt.Errorf("create cgroup %s: %w", path, err)
 	}
 	return &cgroup{id: id, v1: cg}, nil
+}
+
+// writeDeviceRules writes a v1 device list into the group at dir, in order: a rule that
+// denies goes to devices.deny, one that allows to devices.allow (allowedDevices begins by
+// denying everything, which drops the list inherited from the parent). The kernel parses
+// one rule per write, so that is the floor; the library also opens and closes the file for
+// every rule (and registers each descriptor with the poller), which made the 12 rules of
+// allowedDevices cost ~210 µs here instead of ~60 µs through one descriptor per file.
+// Without the devices hierarchy this fails, where the library's default hierarchy would
+// skip it: a container never runs without its allow-list.
+func writeDeviceRules(dir string, rules []specs.LinuxDeviceCgroup) error {
+	fds := map[string]int{}
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, d := range rules {
+		file := filepath.Join(dir, "devices.deny")
+		if d.Allow {
+			file = filepath.Join(dir, "devices.allow")
+		}
+		fd, ok := fds[file]
+		if !ok {
+			var err error
+			if fd, err = unix.Open(file, unix.O_WRONLY|unix.O_CLOEXEC, 0); err != nil {
+				return &fs.PathError{Op: "open", Path: file, Err: err}
+			}
+			fds[file] = fd
+		}
+		rule := deviceRule(d)
+		if _, err := unix.Write(fd, []byte(rule)); err != nil {
+			return fmt.Errorf("write %q to %s: %w", rule, file, err)
+		}
+	}
+	return nil
+}
+
+// deviceRule is d in the form the v1 devices files take, "TYPE MAJOR:MINOR ACCESS" with "a"
+// for any type and "*" for any number ("c 136:* rwm"); the same string the library writes.
+func deviceRule(d specs.LinuxDeviceCgroup) string {
+	num := func(n *int64) string {
+		if n == nil || *n == -1 {
+			return "*"
+		}
+		return strconv.FormatInt(*n, 10)
+	}
+	typ := d.Type
+	if typ == "" {
+		typ = "a"
+	}
+	return typ + " " + num(d.Major) + ":" + num(d.Minor) + " " + d.Access
 }
 
 // loadCgroup opens an existing container cgroup.
@@ -203,9 +321,10 @@ func (c *cgroup) pids() ([]int, error) {
 }
 
 // joinThread moves the calling thread into the container's cgroup in every v1 hierarchy
-// (v2 forks straight into the cgroup with CLONE_INTO_CGROUP instead), so a child it forks
-// starts inside, with no moment outside the limits. The returned func moves the thread back
-// to where it was, so the calling process is never part of the container afterwards.
+// that has it (v2 forks straight into the cgroup with CLONE_INTO_CGROUP instead), so a
+// child it forks starts inside, with no moment outside the limits. The returned func moves
+// the thread back to where it was, so the calling process is never part of the container
+// afterwards.
 //
 // Why a thread and "0": writing a PID to cgroup.procs (or another task's TID) takes the
 // kernel's global threadgroup lock for writing, an RCU grace period per hierarchy — about
@@ -288,7 +407,9 @@ func (c *cgroup) killAll(deadline time.Time) error {
 // removeEmptyCgroup removes the container's cgroup directories directly, which succeeds
 // when the cgroup is empty — the usual case, once PID 1 has died and taken its namespace
 // with it — without loading the cgroup through the library (which parses the mount table).
-// It reports false when something is left to kill or remove.
+// It tries every directory under cgroupMountpoint, not only the hierarchies v1Needs creates
+// groups in: older versions made one in every hierarchy, and an rmdir that finds nothing
+// costs a few microseconds. It reports false when something is left to kill or remove.
 func removeEmptyCgroup(id string) bool {
 	dirs := []string{filepath.Join(cgroupMountpoint, cgroupParent, id)}
 	if !unified() {

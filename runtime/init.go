@@ -90,20 +90,33 @@ var (
 type prepared struct {
 	proc    string // the host-side path of the container's /proc mount point
 	devNull string // and of its /dev/null (what masks files)
+	cgroups []cgroupMount
+	// cgroupTmpfs is the tmpfs holding the v1 hierarchies' mount points, remounted
+	// read-only once they are mounted ("" on v2).
+	cgroupTmpfs string
 	path    string // the executable, as the container sees it
 	user    execUser
 	env     []string
 }
 
+// cgroupMount is a cgroup filesystem the child mounts at /sys/fs/cgroup: inside the
+// container's cgroup namespace it shows the container's own group as its root.
+type cgroupMount struct{ target, fstype, data string }
+
 // prepareRootfs is the monitor-thread half (see above). console is the terminal to bind at
-// /dev/console, if the container has one.
-func prepareRootfs(cfg *initConfig, console string) (*prepared, error) {
+// /dev/console, if the container has one; hierarchies are the v1 hierarchies the container
+// has a group in (see joinThread), which it sees at /sys/fs/cgroup.
+func prepareRootfs(cfg *initConfig, console string, hierarchies []string) (*prepared, error) {
 	if err := mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return nil, err
 	}
 	root := cfg.Rootfs
-	proc, dev, err := mountSpecial(cfg, console)
+	paths, err := mountSpecial(cfg, console)
 	if err != nil {
+		return nil, err
+	}
+	p := &prepared{proc: paths.proc, devNull: filepath.Join(paths.dev, "null")}
+	if err := p.prepareCgroups(paths.sys, hierarchies); err != nil {
 		return nil, err
 	}
 	etc := []struct{ src, dst string }{{cfg.Hosts, "/etc/hosts"}, {cfg.ResolvConf, "/etc/resolv.conf"}, {cfg.HostnameF, "/etc/hostname"}}
@@ -118,11 +131,11 @@ func prepareRootfs(cfg *initConfig, console string) (*prepared, error) {
 		}
 	}
 	if !cfg.Privileged {
-		for _, p := range maskedPaths {
-			if !strings.HasPrefix(p, "/sys/") {
+		for _, masked := range maskedPaths {
+			if !strings.HasPrefix(masked, "/sys/") {
 				continue // /proc is the child's (see initProgram)
 			}
-			if err := maskPath(root, p); err != nil {
+			if err := maskPath(root, masked); err != nil {
 				return nil, err
 			}
 		}
@@ -164,7 +177,39 @@ func prepareRootfs(cfg *initConfig, console string) (*prepared, error) {
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+user.Home)
 	}
-	return &prepared{proc: proc, devNull: filepath.Join(dev, "null"), path: path, user: user, env: env}, nil
+	p.path, p.user, p.env = path, user, env
+	return p, nil
+}
+
+// prepareCgroups plans /sys/fs/cgroup as Docker has it: on v2 the unified tree; on v1 a
+// tmpfs with a directory per hierarchy (and a symlink per controller of a co-mounted one,
+// "cpu" → "cpu,cpuacct"). Only hierarchies the container has a group in are shown: in the
+// others its cgroup namespace is rooted at the monitor's group, which is the host's.
+func (p *prepared) prepareCgroups(sys string, hierarchies []string) error {
+	dir := filepath.Join(sys, "fs", "cgroup")
+	if unified() {
+		p.cgroups = []cgroupMount{{target: dir, fstype: "cgroup2"}}
+		return nil
+	}
+	if err := mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
+		return err
+	}
+	p.cgroupTmpfs = dir
+	for _, controllers := range hierarchies {
+		name := strings.TrimPrefix(controllers, "name=")
+		if err := os.Mkdir(filepath.Join(dir, name), 0o555); err != nil {
+			return fmt.Errorf("create /sys/fs/cgroup/%s: %w", name, err)
+		}
+		if parts := strings.Split(name, ","); len(parts) > 1 {
+			for _, c := range parts {
+				if err := os.Symlink(name, filepath.Join(dir, c)); err != nil {
+					return fmt.Errorf("create /sys/fs/cgroup/%s: %w", c, err)
+				}
+			}
+		}
+		p.cgroups = append(p.cgroups, cgroupMount{target: filepath.Join(dir, name), fstype: "cgroup", data: controllers})
+	}
+	return nil
 }
 
 // initProgram builds the child half (see above). stdio are the descriptors that become the
@@ -198,6 +243,16 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 	}
 	const nosuidNodevNoexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	mountOp("proc", p.proc, "proc", nosuidNodevNoexec, "", 0)
+	cgroupFlags := uintptr(nosuidNodevNoexec | unix.MS_RDONLY)
+	if cfg.Privileged {
+		cgroupFlags &^= unix.MS_RDONLY
+	}
+	for _, m := range p.cgroups {
+		mountOp(m.fstype, m.target, m.fstype, cgroupFlags, m.data, 0)
+	}
+	if p.cgroupTmpfs != "" {
+		mountOp("", p.cgroupTmpfs, "", unix.MS_REMOUNT|cgroupFlags, "mode=755", 0)
+	}
 	if !cfg.Privileged {
 		// Paths the kernel does not have are skipped (ENOENT); the host's /proc tells
 		// which are directories, as the container's shows the same kernel.
@@ -332,17 +387,20 @@ func inRoot(root, target string, isFile bool) (string, error) {
 	return p, nil
 }
 
-// mountSpecial mounts a minimal /dev and /sys inside the rootfs and returns the host-side
-// paths of its /proc mount point (created here; the child mounts it) and of its /dev.
-func mountSpecial(cfg *initConfig, console string) (proc, dev string, err error) {
+// specialPaths are the host-side paths of the rootfs's /proc (a mount point the child
+// mounts), /dev and /sys.
+type specialPaths struct{ proc, dev, sys string }
+
+// mountSpecial mounts a minimal /dev and /sys inside the rootfs and creates /proc.
+func mountSpecial(cfg *initConfig, console string) (paths specialPaths, err error) {
 	root := cfg.Rootfs
 	const nosuidNodevNoexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	sysFlags := uintptr(nosuidNodevNoexec | unix.MS_RDONLY)
 	if cfg.Privileged {
 		sysFlags &^= unix.MS_RDONLY
 	}
-	if proc, err = inRoot(root, "/proc", false); err != nil {
-		return "", "", err
+	if paths.proc, err = inRoot(root, "/proc", false); err != nil {
+		return paths, err
 	}
 	type m struct {
 		target, fstype string
@@ -358,42 +416,45 @@ func mountSpecial(cfg *initConfig, console string) (proc, dev string, err error)
 	} {
 		p, err := inRoot(root, x.target, false)
 		if err != nil {
-			return "", "", err
+			return paths, err
+		}
+		if x.target == "/sys" {
+			paths.sys = p
 		}
 		if err := mount(x.fstype, p, x.fstype, x.flags, x.data); err != nil {
-			return "", "", err
+			return paths, err
 		}
 	}
-	if dev, err = securejoin.SecureJoin(root, "/dev"); err != nil {
-		return "", "", fmt.Errorf("resolve /dev in rootfs: %w", err)
+	if paths.dev, err = securejoin.SecureJoin(root, "/dev"); err != nil {
+		return paths, fmt.Errorf("resolve /dev in rootfs: %w", err)
 	}
 	for _, d := range []struct {
 		name         string
 		major, minor uint32
 	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}} {
-		p := filepath.Join(dev, d.name)
+		p := filepath.Join(paths.dev, d.name)
 		if err := unix.Mknod(p, unix.S_IFCHR|0o666, int(unix.Mkdev(d.major, d.minor))); err != nil {
-			return "", "", fmt.Errorf("mknod %s: %w", p, err)
+			return paths, fmt.Errorf("mknod %s: %w", p, err)
 		}
 		if err := unix.Chmod(p, 0o666); err != nil { // the umask applied to mknod
-			return "", "", fmt.Errorf("chmod %s: %w", p, err)
+			return paths, fmt.Errorf("chmod %s: %w", p, err)
 		}
 	}
 	for name, target := range map[string]string{
 		"ptmx": "pts/ptmx", "fd": "/proc/self/fd", "stdin": "/proc/self/fd/0",
 		"stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2", "core": "/proc/kcore",
 	} {
-		if err := os.Symlink(target, filepath.Join(dev, name)); err != nil {
-			return "", "", fmt.Errorf("create /dev/%s: %w", name, err)
+		if err := os.Symlink(target, filepath.Join(paths.dev, name)); err != nil {
+			return paths, fmt.Errorf("create /dev/%s: %w", name, err)
 		}
 	}
 	if console != "" {
 		// /dev/console is the container's terminal, as in Docker.
 		if err := bindInto(root, console, "/dev/console", false, nil); err != nil {
-			return "", "", err
+			return paths, err
 		}
 	}
-	return proc, dev, nil
+	return paths, nil
 }
 
 // bindInto bind-mounts a host path at target inside root, read-only when asked. Read-only

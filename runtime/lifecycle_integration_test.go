@@ -325,6 +325,17 @@ func TestResourceLimitsApplied(t *testing.T) {
 	if err != nil || st.MemoryLimit != 64<<20 || st.Pids == 0 {
 		t.Errorf("stats %+v %v", st, err)
 	}
+	// The container sees its own group at /sys/fs/cgroup (how runtimes such as the JVM and
+	// Go find their limits), read-only, with none of the host's groups.
+	script := `cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; ls /sys/fs/cgroup/memory | grep -c stack; echo 1 > /sys/fs/cgroup/pids/pids.max && echo written`
+	if unified() {
+		script = `cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max; ls /sys/fs/cgroup | grep -c stack; echo 1 > /sys/fs/cgroup/pids.max && echo written`
+	}
+	var out strings.Builder
+	code, err := m.Exec(context.Background(), c.ID, ExecOptions{Cmd: []string{"sh", "-c", script}, Stdout: &out, Stderr: &out})
+	if err != nil || !strings.HasPrefix(out.String(), "67108864\n33\n0\n") || strings.Contains(out.String(), "written") || code == 0 {
+		t.Errorf("/sys/fs/cgroup inside (exit %d, %v):\n%s", code, err, out.String())
+	}
 }
 
 // Wait on a --rm container returns its exit code although the container is gone by the

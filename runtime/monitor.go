@@ -447,15 +447,17 @@ func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os
 	if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
 		return 0, fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
 	}
+	var hierarchies []string
 	if !unified() {
 		// Born in the container's cgroup: this thread joins for the fork, then leaves.
-		leave, err := joinThread(m.c.ID)
+		leave, joined, err := joinThread(m.c.ID)
 		if err != nil {
 			return 0, err
 		}
 		defer leave()
+		hierarchies = joined
 	}
-	prep, err := prepareRootfs(&m.cfg, console)
+	prep, err := prepareRootfs(&m.cfg, console, hierarchies)
 	if err != nil {
 		return 0, err
 	}

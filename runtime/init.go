@@ -94,9 +94,9 @@ type prepared struct {
 	// cgroupTmpfs is the tmpfs holding the v1 hierarchies' mount points, remounted
 	// read-only once they are mounted ("" on v2).
 	cgroupTmpfs string
-	path    string // the executable, as the container sees it
-	user    execUser
-	env     []string
+	path        string // the executable, as the container sees it
+	user        execUser
+	env         []string
 }
 
 // cgroupMount is a cgroup filesystem the child mounts at /sys/fs/cgroup: inside the

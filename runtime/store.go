@@ -22,7 +22,12 @@
 // Every file is written atomically with internal/statefile (temporary file, then rename),
 // without fsync: after a crash the state is re-derived from the kernel (liveness check),
 // and run's hot path must not wait on the disk. A reader never sees half a state. Reading is lock-free and cheap (one small JSON file);
-// writers take the container's flock, read, change and write. A container whose state says
+// writers take the container's flock, read, change and write. A container exists from its
+// state.json on: Create makes the directory, takes the lock and holds it until state.json
+// is saved, so the files it writes before (hosts, resolv.conf, hostname, the log) are
+// written in place — nobody reads them yet — and a directory without state.json is a
+// create at work (lock held) or the leftover of a killed one, which Sweep removes with the
+// name reserved for it. A container whose state says
 // running is checked against its monitor's PID and process start time (/proc/PID/stat field
 // 22), never the PID alone: after the monitor or the host dies the container reads as exited,
 // and the next mutation cleans its mounts and cgroup (see reap).

@@ -116,3 +116,24 @@ func flagNames(c *cobra.Command) []string {
 	c.LocalFlags().VisitAll(func(f *pflag.Flag) { names = append(names, f.Name+" "+f.Shorthand+" "+f.DefValue) })
 	return names
 }
+
+// BenchmarkRootCmd is the command tree each run of the binary builds before it parses its
+// arguments: the whole tree (help, completion) and the one `container run` needs.
+//
+//	go test -run '^$' -bench RootCmd -benchmem ./cmd/stack/
+func BenchmarkRootCmd(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		args []string
+	}{
+		{"whole", nil},
+		{"container-run", []string{"container", "run", "--rm", "--network", "none", "busybox", "/bin/true"}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				newRootCmdFor(bc.args)
+			}
+		})
+	}
+}

@@ -33,11 +33,11 @@ type Engine struct {
 // containers are connected at their first start, after their named volumes were filled
 // from the image's content at the mount point (Docker's copy-up).
 func Open(root string) (*Engine, error) {
-	containers, err := runtime.New(root)
+	images, err := image.Open(filepath.Join(root, "images"))
 	if err != nil {
 		return nil, err
 	}
-	images, err := image.Open(filepath.Join(root, "images"))
+	containers, err := runtime.NewWithImages(root, images)
 	if err != nil {
 		return nil, err
 	}
@@ -97,11 +97,15 @@ func (e *Engine) Remove(ctx context.Context, idOrName string, opts runtime.Remov
 	return e.Volumes.Release(c.ID, opts.Volumes)
 }
 
-// Sweep repairs network and volume state after crashes: endpoints, published ports and
-// volume users of containers that no longer exist are dropped, so that "in use" always
-// means used by a container that exists. A container auto-removed by its monitor (--rm)
-// also leaves its lease and DNS names behind (the monitor has no network attacher).
+// Sweep repairs state after crashes: what creates killed midway left of containers is
+// removed (runtime's Sweep); endpoints, published ports and volume users of containers
+// that no longer exist are dropped, so that "in use" always means used by a container that
+// exists. A container auto-removed by its monitor (--rm) also leaves its lease and DNS
+// names behind (the monitor has no network attacher).
 func (e *Engine) Sweep(ctx context.Context) error {
+	if err := e.Containers.Sweep(); err != nil {
+		return err
+	}
 	cs, err := e.Containers.List(runtime.ListOptions{All: true})
 	if err != nil {
 		return err

@@ -58,15 +58,19 @@ type Manager struct {
 // New opens the container store under root (root/containers) and the image store
 // (root/images), creating the directories as needed.
 func New(root string) (*Manager, error) {
-	m := &Manager{root: root, dir: filepath.Join(root, "containers"), run: RunDir(root)}
-	if err := os.MkdirAll(filepath.Join(m.dir, "by-name"), 0o700); err != nil {
-		return nil, fmt.Errorf("create container store: %w", err)
-	}
 	imgs, err := image.Open(filepath.Join(root, "images"))
 	if err != nil {
 		return nil, fmt.Errorf("open image store: %w", err)
 	}
-	m.images = imgs
+	return NewWithImages(root, imgs)
+}
+
+// NewWithImages is New with the root's image store already open (engine.Open shares its own).
+func NewWithImages(root string, images *image.Store) (*Manager, error) {
+	m := &Manager{root: root, dir: filepath.Join(root, "containers"), run: RunDir(root), images: images}
+	if err := os.MkdirAll(filepath.Join(m.dir, "by-name"), 0o700); err != nil {
+		return nil, fmt.Errorf("create container store: %w", err)
+	}
 	return m, nil
 }
 
@@ -160,15 +164,21 @@ func matchLabels(have, want map[string]string) bool {
 
 // Create makes a container from spec: it resolves the image, reserves the name, and lays
 // out the container's directory (read/write layer, /etc files, state). Nothing runs yet.
+//
+// Order, so that a kill at any point leaves what Sweep removes: the directory is made and
+// its lock taken first, and held until state.json exists. A directory without state.json
+// is then either a create at work (its lock held) or the leftover of one that died (its
+// lock free), and the name is reserved only once the directory exists, so a name linking to
+// no directory is a leftover too.
 func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr error) {
 	if err := spec.validate(); err != nil {
 		return nil, err
 	}
-	img, err := m.images.Get(spec.Image)
+	img, err := m.images.RunConfig(spec.Image)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrImage, spec.Image, err)
 	}
-	cfg := img.Config.Config
+	cfg := img.Config
 	c := &Container{
 		ID:      m.nextID(),
 		Created: time.Now().UTC(),
@@ -176,7 +186,7 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 		ImageID: img.ID,
 		Image: ImageConfig{
 			Entrypoint: cfg.Entrypoint, Cmd: cfg.Cmd, Env: cfg.Env, WorkingDir: cfg.WorkingDir,
-			User: cfg.User, StopSignal: cfg.StopSignal, LowerDirs: img.LowerDirs(),
+			User: cfg.User, StopSignal: cfg.StopSignal, LowerDirs: img.LowerDirs,
 		},
 		State: State{Status: StatusCreated},
 		run:   m.run,
@@ -195,26 +205,35 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 		return nil, fmt.Errorf("%w: no command specified (the image has none)", ErrInvalidSpec)
 	}
 	c.dir = filepath.Join(m.dir, c.ID)
-	if err := m.reserveName(c, spec.Name == ""); err != nil {
+	if err := mkdirMode(c.dir, 0o700); err != nil { // the container directory stays private
+		os.Remove(c.dir)
 		return nil, err
 	}
+	unlock, err := statefile.Lock(filepath.Join(c.dir, "lock"))
+	if err != nil {
+		os.RemoveAll(c.dir)
+		return nil, err
+	}
+	defer unlock() // after the cleanup below: Sweep must not see the directory unlocked first
 	defer func() {
 		if retErr != nil {
-			os.Remove(filepath.Join(m.dir, "by-name", c.Name))
+			if c.Name != "" {
+				os.Remove(filepath.Join(m.dir, "by-name", c.Name))
+			}
 			os.RemoveAll(c.dir)
 		}
 	}()
+	if err := m.reserveName(c, spec.Name == ""); err != nil {
+		return nil, err
+	}
 	// The merged root takes its mode from upper, so upper (and the mount point) are 0755
-	// like a root directory; the container directory itself stays private.
+	// like a root directory.
 	for _, d := range []struct {
 		path string
 		mode os.FileMode
-	}{{c.dir, 0o700}, {filepath.Join(c.dir, "upper"), 0o755}, {filepath.Join(c.dir, "work"), 0o700}, {c.rootfs(), 0o755}} {
-		if err := os.Mkdir(d.path, d.mode); err != nil {
-			return nil, fmt.Errorf("create container dir: %w", err)
-		}
-		if err := os.Chmod(d.path, d.mode); err != nil { // umask
-			return nil, fmt.Errorf("create container dir: %w", err)
+	}{{filepath.Join(c.dir, "upper"), 0o755}, {filepath.Join(c.dir, "work"), 0o700}, {c.rootfs(), 0o755}} {
+		if err := mkdirMode(d.path, d.mode); err != nil {
+			return nil, err
 		}
 	}
 	if err := c.writeEtcFiles(); err != nil {
@@ -224,10 +243,22 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (_ *Container, retErr e
 	if err := os.WriteFile(c.LogPath(), nil, 0o640); err != nil {
 		return nil, fmt.Errorf("create log: %w", err)
 	}
+	// The one file written atomically: once state.json exists, every command reads it.
 	if err := c.save(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// mkdirMode makes a directory with exactly mode (whatever the umask).
+func mkdirMode(path string, mode os.FileMode) error {
+	if err := os.Mkdir(path, mode); err != nil {
+		return fmt.Errorf("create container dir: %w", err)
+	}
+	if err := os.Chmod(path, mode); err != nil { // umask
+		return fmt.Errorf("create container dir: %w", err)
+	}
+	return nil
 }
 
 // reserveName takes the name with an atomic symlink by-name/<name> → ID; a generated name
@@ -264,13 +295,14 @@ func (m *Manager) reserveName(c *Container, generate bool) error {
 }
 
 // staleName reports whether the by-name link name → owner is a leftover: its container is
-// gone, or no longer carries that name (a Rename that crashed before dropping the old link).
+// gone (no state, and no Create holds its lock), or no longer carries that name (a Rename
+// that crashed before dropping the old link).
 // The moment inside Rename between reserving the new name and saving the state also looks
 // stale; the project lock keeps the reconciler's own renames and creates from racing there.
 func (m *Manager) staleName(owner, name string) bool {
 	dir := filepath.Join(m.dir, owner)
 	if !fileExists(filepath.Join(dir, "state.json")) {
-		return true
+		return !lockHeld(dir) // held: a Create at work, which has not saved the state yet
 	}
 	c, err := readContainer(dir, m.run)
 	return err == nil && c.Name != name
@@ -367,9 +399,33 @@ func (c *Container) writeEtcFiles() error {
 	for _, f := range []struct {
 		path, data string
 	}{{c.HostsPath(), hosts}, {c.ResolvConfPath(), resolv.String()}, {c.HostnamePath(), c.hostname() + "\n"}} {
-		if err := statefile.Write(f.path, []byte(f.data), 0o644); err != nil {
+		if err := writeNewFile(f.path, f.data, 0o644); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// writeNewFile creates path (which must not exist) with data and exactly perm. It writes in
+// place, without the temporary file and rename of statefile.Write, which only Create may
+// do: the container directory is its own, new, and locked, and nothing reads it before
+// state.json exists — commands find a container by its state, Sweep removes a directory
+// without one once its lock is free — so a file cut short by a crash is never read.
+func writeNewFile(path, data string, perm os.FileMode) (retErr error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && retErr == nil {
+			retErr = fmt.Errorf("write %s: %w", path, cerr)
+		}
+	}()
+	if _, err := f.WriteString(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Chmod(perm); err != nil { // umask
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -21,7 +21,12 @@
 // Every file is written atomically with internal/statefile (temporary file, then rename),
 // without fsync: after a crash the state is re-derived from the kernel (liveness check),
 // and run's hot path must not wait on the disk. A reader never sees half a state. Reading is lock-free and cheap (one small JSON file);
-// writers take the container's flock, read, change and write. A container whose state says
+// writers take the container's flock, read, change and write. A container exists from its
+// state.json on: Create makes the directory, takes the lock and holds it until state.json
+// is saved, so the files it writes before (hosts, resolv.conf, hostname, the log) are
+// written in place — nobody reads them yet — and a directory without state.json is a
+// create at work (lock held) or the leftover of a killed one, which Sweep removes with the
+// name reserved for it. A container whose state says
 // running is checked against its monitor's PID and process start time (/proc/PID/stat field
 // 22), never the PID alone: after the monitor or the host dies the container reads as exited,
 // and the next mutation cleans its mounts and cgroup (see reap).
@@ -41,6 +46,7 @@ import (
 	"time"
 
 	"github.com/stackhq/stack/internal/statefile"
+	"golang.org/x/sys/unix"
 )
 
 // Container statuses, as Docker names them.
@@ -265,4 +271,114 @@ type ListOptions struct {
 // sortByCreated orders newest first, as docker ps does.
 func sortByCreated(cs []*Container) {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Created.After(cs[j].Created) })
+}
+
+// lockHeld reports whether someone holds the lock of the container directory dir (a
+// missing lock file is not held). It takes the lock for a moment when it is free.
+func lockHeld(dir string) bool {
+	fd, err := unix.Open(filepath.Join(dir, "lock"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil
+}
+
+// incompleteAge is how old a container directory without a lock file, or a name linked to
+// no directory, must be for Sweep to remove it: Create makes the lock right after the
+// directory, and the directory before the name, so older ones are leftovers.
+const incompleteAge = time.Minute
+
+// Sweep removes what creates that were killed midway left: container directories without
+// state.json whose lock is free (Create holds it until the state is saved), and the names
+// reserved for them or for no directory. A container exists from its state.json on, so
+// nothing Sweep removes was ever visible as a container. engine.Sweep runs it (rm, prune,
+// up).
+func (m *Manager) Sweep() error {
+	ents, err := os.ReadDir(m.dir)
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	names := map[string][]string{} // ID → names linked to it
+	links, err := os.ReadDir(filepath.Join(m.dir, "by-name"))
+	if err != nil {
+		return fmt.Errorf("list container names: %w", err)
+	}
+	for _, l := range links {
+		if id, err := os.Readlink(filepath.Join(m.dir, "by-name", l.Name())); err == nil {
+			names[id] = append(names[id], l.Name())
+		}
+	}
+	var errs []error
+	for _, e := range ents {
+		if !isID(e.Name()) {
+			continue
+		}
+		id := e.Name()
+		if err := m.sweepIncomplete(id, names[id]); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for id, ns := range names {
+		if _, err := os.Lstat(filepath.Join(m.dir, id)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		for _, n := range ns {
+			if fi, err := os.Lstat(filepath.Join(m.dir, "by-name", n)); err == nil && time.Since(fi.ModTime()) > incompleteAge {
+				if err := m.removeName(n, id); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sweepIncomplete removes the container directory id and its names if a create that died
+// left it: no state.json, and its lock free (or, without a lock file, old).
+func (m *Manager) sweepIncomplete(id string, names []string) error {
+	dir := filepath.Join(m.dir, id)
+	if fileExists(filepath.Join(dir, "state.json")) {
+		return nil
+	}
+	fd, err := unix.Open(filepath.Join(dir, "lock"), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		fi, err := os.Lstat(dir)
+		if err != nil || time.Since(fi.ModTime()) < incompleteAge {
+			return nil // gone meanwhile, or a create between its mkdir and its lock
+		}
+	case err != nil:
+		return fmt.Errorf("open lock of container %.12s: %w", id, err)
+	default:
+		defer unix.Close(fd)
+		if unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) != nil {
+			return nil // a create at work (or a removal)
+		}
+		if fileExists(filepath.Join(dir, "state.json")) {
+			return nil // the create finished before the lock was ours
+		}
+	}
+	for _, n := range names {
+		if err := m.removeName(n, id); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove incomplete container %.12s: %w", id, err)
+	}
+	return nil
+}
+
+// removeName removes the link by-name/name if it still names the container id: another
+// create may have taken the name over since it was read.
+func (m *Manager) removeName(name, id string) error {
+	link := filepath.Join(m.dir, "by-name", name)
+	if owner, err := os.Readlink(link); err != nil || owner != id {
+		return nil
+	}
+	if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove name %s: %w", name, err)
+	}
+	return nil
 }

@@ -12,33 +12,37 @@ import (
 )
 
 // newContainerCmd groups the docker-style container verbs; they work on every container of
-// the store, including those `stack up` made.
-func newContainerCmd() *cobra.Command {
+// the store, including those `stack up` made. Only the verb args name is built (see
+// newRootCmdFor).
+func newContainerCmd(args []string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "container",
 		Short: "Manage containers (run, ps, logs, exec, stop, rm, ...)",
 	}
-	cmd.AddCommand(
-		newContainerRunCmd(),
-		newContainerCreateCmd(),
-		newContainerStartCmd(),
-		newContainerStopCmd(),
-		newContainerRestartCmd(),
-		newContainerKillCmd(),
-		newContainerPauseCmd(),
-		newContainerUnpauseCmd(),
-		newContainerRmCmd(),
-		newContainerExecCmd(),
-		newContainerAttachCmd(),
-		newContainerLogsCmd(),
-		newContainerLsCmd(),
-		newContainerInspectCmd(),
-		newContainerWaitCmd(),
-		newContainerTopCmd(),
-		newContainerStatsCmd(),
-		newContainerPortCmd(),
-	)
+	addVerbs(cmd, containerVerbs, args)
 	return cmd
+}
+
+// containerVerbs are the commands of `container`, in the order they are added.
+var containerVerbs = []verb{
+	{names: []string{"run"}, build: leaf(newContainerRunCmd)},
+	{names: []string{"create"}, build: leaf(newContainerCreateCmd)},
+	{names: []string{"start"}, build: leaf(newContainerStartCmd)},
+	{names: []string{"stop"}, build: leaf(newContainerStopCmd)},
+	{names: []string{"restart"}, build: leaf(newContainerRestartCmd)},
+	{names: []string{"kill"}, build: leaf(newContainerKillCmd)},
+	{names: []string{"pause"}, build: leaf(newContainerPauseCmd)},
+	{names: []string{"unpause"}, build: leaf(newContainerUnpauseCmd)},
+	{names: []string{"rm", "remove"}, build: leaf(newContainerRmCmd)},
+	{names: []string{"exec"}, build: leaf(newContainerExecCmd)},
+	{names: []string{"attach"}, build: leaf(newContainerAttachCmd)},
+	{names: []string{"logs"}, build: leaf(newContainerLogsCmd)},
+	{names: []string{"ls", "ps", "list"}, build: leaf(newContainerLsCmd)},
+	{names: []string{"inspect"}, build: leaf(newContainerInspectCmd)},
+	{names: []string{"wait"}, build: leaf(newContainerWaitCmd)},
+	{names: []string{"top"}, build: leaf(newContainerTopCmd)},
+	{names: []string{"stats"}, build: leaf(newContainerStatsCmd)},
+	{names: []string{"port"}, build: leaf(newContainerPortCmd)},
 }
 
 // openRuntime opens the container runtime on the global store root.

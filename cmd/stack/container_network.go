@@ -29,14 +29,14 @@ type netVolOptions struct {
 }
 
 func (o *netVolOptions) bind(f *pflag.FlagSet) {
-	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO] (ranges: 8000-8001:80-81)")
+	stringArrayVarP(f, &o.publish, "publish", "p", "publish [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO] (ranges: 8000-8001:80-81)")
 	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish every exposed port on a free host port")
-	f.StringArrayVar(&o.networks, "network", nil, `connect to a network (repeatable; default "stack", "none" for lo only)`)
-	f.StringArrayVar(&o.aliases, "network-alias", nil, "extra DNS name on the (first) network")
+	stringArrayVarP(f, &o.networks, "network", "", `connect to a network (repeatable; default "stack", "none" for lo only)`)
+	stringArrayVarP(f, &o.aliases, "network-alias", "", "extra DNS name on the (first) network")
 	f.StringVar(&o.ip, "ip", "", "IPv4 address on the (first) network")
-	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "volume or bind mount [SOURCE:]TARGET[:ro|rw|nocopy]")
-	f.StringArrayVar(&o.mounts, "mount", nil, "mount type=bind|volume|tmpfs,source=..,target=..[,readonly]")
-	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "tmpfs mount PATH[:size=64m,mode=1777]")
+	stringArrayVarP(f, &o.volumes, "volume", "v", "volume or bind mount [SOURCE:]TARGET[:ro|rw|nocopy]")
+	stringArrayVarP(f, &o.mounts, "mount", "", "mount type=bind|volume|tmpfs,source=..,target=..[,readonly]")
+	stringArrayVarP(f, &o.tmpfs, "tmpfs", "", "tmpfs mount PATH[:size=64m,mode=1777]")
 }
 
 // apply puts networks and ports into the spec and parses the mounts (kept in parsedMounts

@@ -28,8 +28,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
 		os.Exit(runDNSRole(os.Args[2:]))
 	}
-	root := newRootCmd()
-	root.SetArgs(hoistProjectFlags(os.Args[1:]))
+	args := hoistProjectFlags(os.Args[1:])
+	root := newRootCmdFor(args)
+	root.SetArgs(args)
 	err := root.Execute()
 	os.Exit(exitCode(err))
 }

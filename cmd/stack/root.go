@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,62 @@ type globalOptions struct {
 
 var global globalOptions
 
-func newRootCmd() *cobra.Command {
+// newRootCmd returns the whole command tree (help, completion, suggestions, tests).
+func newRootCmd() *cobra.Command { return newRootCmdFor(nil) }
+
+// verb is a command of the tree, listed with the names it answers to so that it can be
+// built only when the command line names it: building every command (~70, with ~600 flags)
+// took about 1 ms of each run of the binary, more than the rest of `container run`'s own
+// work before the container starts. TestVerbTables checks the names against the commands.
+type verb struct {
+	names   []string // the command's name, then its aliases
+	project bool     // a stack verb: it takes the project flags
+	build   func(args []string) *cobra.Command
+}
+
+// leaf adapts the constructor of a command without sub-commands to verb.build.
+func leaf(newCmd func() *cobra.Command) func([]string) *cobra.Command {
+	return func([]string) *cobra.Command { return newCmd() }
+}
+
+// rootVerbs are the commands of the root, in the order they are added.
+var rootVerbs = []verb{
+	{names: []string{"version"}, build: leaf(newVersionCmd)},
+	{names: []string{"container"}, build: newContainerCmd},
+	{names: []string{"image"}, build: leaf(newImageCmd)},
+	{names: []string{"network"}, build: leaf(newNetworkCmd)},
+	{names: []string{"volume"}, build: leaf(newVolumeCmd)},
+	{names: []string{"ls"}, build: leaf(newLsCmd)},
+	{names: []string{"config"}, project: true, build: leaf(newConfigCmd)},
+	{names: []string{"up"}, project: true, build: leaf(newUpCmd)},
+	{names: []string{"down"}, project: true, build: leaf(newDownCmd)},
+	{names: []string{"diff", "plan"}, project: true, build: leaf(newDiffCmd)},
+	{names: []string{"logs"}, project: true, build: leaf(newLogsCmd)},
+	{names: []string{"ps"}, project: true, build: leaf(newPsCmd)},
+	{names: []string{"start"}, project: true, build: leaf(newStartCmd)},
+	{names: []string{"stop"}, project: true, build: leaf(newStopCmd)},
+	{names: []string{"restart"}, project: true, build: leaf(newRestartCmd)},
+	{names: []string{"pause"}, project: true, build: leaf(newPauseCmd)},
+	{names: []string{"unpause"}, project: true, build: leaf(newUnpauseCmd)},
+	{names: []string{"kill"}, project: true, build: leaf(newKillCmd)},
+	{names: []string{"rm", "remove"}, project: true, build: leaf(newRmCmd)},
+	{names: []string{"exec"}, project: true, build: leaf(newExecCmd)},
+	{names: []string{"attach"}, project: true, build: leaf(newAttachCmd)},
+	{names: []string{"run"}, project: true, build: leaf(newRunCmd)},
+	{names: []string{"port"}, project: true, build: leaf(newPortCmd)},
+	{names: []string{"top"}, project: true, build: leaf(newTopCmd)},
+	{names: []string{"images"}, project: true, build: leaf(newImagesCmd)},
+	{names: []string{"pull"}, project: true, build: leaf(newPullCmd)},
+	{names: []string{"build"}, project: true, build: leaf(newBuildCmd)},
+	{names: []string{"events"}, project: true, build: leaf(newEventsCmd)},
+	{names: []string{"wait"}, project: true, build: leaf(newWaitCmd)},
+}
+
+// newRootCmdFor returns the command tree for a command line (args after hoistProjectFlags):
+// when args name a verb, only that verb's command is built (and, for a group, only the
+// sub-command named next), which is all cobra looks at to run it; otherwise — no verb, a
+// typo to suggest a verb for, help, completion — the whole tree.
+func newRootCmdFor(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "stack",
 		Short:         "Run multi-container stacks from a compose-compatible stack file, on stack's own runtime",
@@ -34,44 +90,55 @@ func newRootCmd() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&global.root, "root", defRoot, "store root (env STACK_ROOT)")
-
-	root.AddCommand(
-		newVersionCmd(),
-		newContainerCmd(),
-		newImageCmd(),
-		newNetworkCmd(),
-		newVolumeCmd(),
-		newLsCmd(),
-	)
-	for _, c := range []*cobra.Command{
-		newConfigCmd(),
-		newUpCmd(),
-		newDownCmd(),
-		newDiffCmd(),
-		newLogsCmd(),
-		newPsCmd(),
-		newStartCmd(),
-		newStopCmd(),
-		newRestartCmd(),
-		newPauseCmd(),
-		newUnpauseCmd(),
-		newKillCmd(),
-		newRmCmd(),
-		newExecCmd(),
-		newAttachCmd(),
-		newRunCmd(),
-		newPortCmd(),
-		newTopCmd(),
-		newImagesCmd(),
-		newPullCmd(),
-		newBuildCmd(),
-		newEventsCmd(),
-		newWaitCmd(),
-	} {
-		addProjectFlags(c)
-		root.AddCommand(c)
+	if addVerbs(root, rootVerbs, args) {
+		// A verb was named, so `completion` was not: cobra need not build its commands.
+		root.CompletionOptions.DisableDefaultCmd = true
 	}
 	return root
+}
+
+// addVerbs adds to parent the verb that args name (args are what follows parent on the
+// command line), or every verb when they name none; it reports whether one was named.
+func addVerbs(parent *cobra.Command, verbs []verb, args []string) bool {
+	name, rest := nextVerb(args)
+	for _, v := range verbs {
+		if name != "" && slices.Contains(v.names, name) {
+			addVerb(parent, v, rest)
+			return true
+		}
+	}
+	for _, v := range verbs {
+		addVerb(parent, v, nil)
+	}
+	return false
+}
+
+func addVerb(parent *cobra.Command, v verb, args []string) {
+	c := v.build(args)
+	if v.project {
+		addProjectFlags(c)
+	}
+	parent.AddCommand(c)
+}
+
+// nextVerb returns the first argument that is not a flag, and the arguments after it. Only
+// the flags hoistProjectFlags leaves before a verb occur there (--root DIR, the project
+// flags); any other flag stops the search, and the whole tree is built.
+func nextVerb(args []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			return a, args[i+1:]
+		}
+		name, _, hasValue := strings.Cut(a, "=")
+		if !projectFlagsWithValue[name] {
+			return "", nil
+		}
+		if !hasValue {
+			i++
+		}
+	}
+	return "", nil
 }
 
 // addProjectFlags gives a stack verb the flags that name the stack. A verb whose own flag

@@ -15,8 +15,12 @@ import (
 
 // beginWrite marks a write (pull, import, load, create) in progress until the returned lock
 // is released: garbage collection waits for it, so blobs and layers stored but not yet
-// referenced by an image record are never collected.
-func (s *Store) beginWrite() (*fileLock, error) { return s.lock("gc", false) }
+// referenced by an image record are never collected. When no other write runs, it first
+// empties tmp/ of what writers that died left there.
+func (s *Store) beginWrite() (*fileLock, error) {
+	s.cleanTmp()
+	return s.lock("gc", false)
+}
 
 // Hold marks a long write in progress until release is called: a Dockerfile build, whose
 // step images stay untagged leaves (dangling) until the next step is committed on them.

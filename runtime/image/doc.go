@@ -14,7 +14,7 @@
 //	                         (the image Create made it from; Remove, Prune and History follow it)
 //	repositories.json        references (tags and digests) → image ID
 //	locks/                   flock files, one per blob and per layer being written
-//	tmp/                     work in progress; emptied of stale entries on Open
+//	tmp/                     work in progress; emptied of stale entries by writes and gc
 //	empty/                   an empty directory, the lowerdir of an image with no layers
 //
 // # Atomic writes and locking
@@ -34,6 +34,7 @@
 // Every write (pull, import, load, create) holds locks/gc shared from before it stores its
 // first blob until its image record is committed; garbage collection (rm, prune) takes it
 // exclusive, so content stored but not yet referenced is never collected, and the lock files
-// of what it deletes can go too. Open empties tmp/ only when it gets locks/gc exclusive at
-// once, that is when no write is running.
+// of what it deletes can go too. A write empties tmp/ before it starts when it gets
+// locks/gc exclusive at once, that is when no other write is running, and so does garbage
+// collection; Open does not (every command opens the store, most only read).
 package image

@@ -321,6 +321,7 @@ func (s *Store) collect() (PruneReport, error) {
 		return rep, err
 	}
 	defer gcl.unlock()
+	s.emptyTmp() // no write runs: what is in tmp/ was left by dead ones
 	l, err := s.lock("store", true)
 	if err != nil {
 		return rep, err

@@ -67,10 +67,16 @@ type layerMeta struct {
 	MediaType types.MediaType `json:"mediaType"`
 }
 
-// Open opens (creating if needed) the image store at root, normally <stack root>/images,
-// and removes work left in tmp/ by processes that died.
+// Open opens (creating if needed) the image store at root, normally <stack root>/images.
+// It is cheap — a stat when the store exists — since every container command opens the
+// store: what dead writers left in tmp/ is removed by the next write (beginWrite) or
+// garbage collection instead, which hold the locks that make that safe.
 func Open(root string) (*Store, error) {
 	s := &Store{root: filepath.Clean(root)}
+	// empty/ is made last, with its mode set: once it is there, so is the rest.
+	if fi, err := os.Stat(filepath.Join(s.root, "empty")); err == nil && fi.IsDir() && fi.Mode().Perm() == 0o755 {
+		return s, nil
+	}
 	for _, d := range []string{"blobs/sha256", "layers", "images", "locks", "tmp", "empty"} {
 		if err := os.MkdirAll(filepath.Join(s.root, d), 0o700); err != nil {
 			return nil, fmt.Errorf("open image store: %w", err)
@@ -80,7 +86,6 @@ func Open(root string) (*Store, error) {
 	if err := os.Chmod(filepath.Join(s.root, "empty"), 0o755); err != nil {
 		return nil, fmt.Errorf("open image store: %w", err)
 	}
-	s.cleanTmp()
 	return s, nil
 }
 
@@ -88,13 +93,19 @@ func Open(root string) (*Store, error) {
 func (s *Store) Root() string { return s.root }
 
 // cleanTmp removes what processes that died left in tmp/, when no write is running (the gc
-// lock is free): then nothing in tmp/ is anyone's work in progress.
+// lock is free): then nothing in tmp/ is anyone's work in progress. A write calls it before
+// it takes the gc lock shared (beginWrite).
 func (s *Store) cleanTmp() {
 	l, err := s.tryLock("gc")
 	if err != nil || l == nil {
-		return // a write is running; a later Open cleans up
+		return // a write is running; a later one cleans up
 	}
 	defer l.unlock()
+	s.emptyTmp()
+}
+
+// emptyTmp removes everything in tmp/; the caller holds the gc lock exclusive.
+func (s *Store) emptyTmp() {
 	entries, err := os.ReadDir(filepath.Join(s.root, "tmp"))
 	if err != nil {
 		return
@@ -122,38 +133,101 @@ func (s *Store) refsPath() string { return filepath.Join(s.root, "repositories.j
 // or a unique ID prefix of at least 12 hex digits. The error wraps ErrNotFound or
 // ErrAmbiguous.
 func (s *Store) Get(ref string) (*Image, error) {
-	id, err := s.resolve(ref)
+	id, refs, err := s.resolveRefs(ref)
 	if err != nil {
 		return nil, err
 	}
-	refs, err := s.readRefs()
-	if err != nil {
-		return nil, err
+	if refs == nil {
+		if refs, err = s.readRefs(); err != nil {
+			return nil, err
+		}
 	}
 	return s.load(id, refs)
 }
 
+// RunConfig is what a container is made from: the image's ID, its config, and its layer
+// directories in overlayfs lowerdir order (top first; the store's empty directory for an
+// image without layers).
+type RunConfig struct {
+	ID        string
+	Config    v1.Config
+	LowerDirs []string
+}
+
+// RunConfig finds an image as Get does and returns what creating a container needs. It
+// reads only repositories.json (for a name) and the config blob, and checks that the image
+// record and each layer directory exist; Get also reads the record, the manifest and each
+// layer's layer.json, for references, sizes and blob digests that a container does not use.
+func (s *Store) RunConfig(ref string) (*RunConfig, error) {
+	id, _, err := s.resolveRefs(ref)
+	if err != nil {
+		return nil, err
+	}
+	// The record is what makes an image: without it (a removal in progress) the layers
+	// may be collected, so the image is not there, as for Get.
+	if _, err := os.Stat(s.recordPath(id)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("get image %s: %w", id, ErrNotFound)
+		}
+		return nil, fmt.Errorf("read image record %s: %w", id, err)
+	}
+	// Only the fields used are decoded (not the history, platform, ... of v1.ConfigFile).
+	var cfg struct {
+		Config v1.Config `json:"config"`
+		RootFS struct {
+			DiffIDs []v1.Hash `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	if err := statefile.ReadJSON(s.blobPath(id), &cfg); err != nil {
+		return nil, fmt.Errorf("read image config %s: %w", id, err)
+	}
+	rc := &RunConfig{ID: id.String(), Config: cfg.Config}
+	if len(cfg.RootFS.DiffIDs) == 0 {
+		rc.LowerDirs = []string{filepath.Join(s.root, "empty")}
+		return rc, nil
+	}
+	chains := ChainIDs(cfg.RootFS.DiffIDs)
+	rc.LowerDirs = make([]string, len(chains))
+	for i, chain := range chains {
+		dir := filepath.Join(s.layerPath(chain), "diff")
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("read layer %s of image %s: %w", chain, id, err)
+		}
+		rc.LowerDirs[len(chains)-1-i] = dir
+	}
+	return rc, nil
+}
+
 // resolve turns a reference or ID into an image ID.
 func (s *Store) resolve(ref string) (v1.Hash, error) {
+	id, _, err := s.resolveRefs(ref)
+	return id, err
+}
+
+// resolveRefs is resolve; it also returns the references when it read them (nil when ref
+// is a full ID), so that Get reads repositories.json once.
+func (s *Store) resolveRefs(ref string) (v1.Hash, map[string]string, error) {
 	if h, ok := parseID(ref); ok {
 		if _, err := os.Stat(s.recordPath(h)); err == nil {
-			return h, nil
+			return h, nil, nil
 		}
-		return v1.Hash{}, fmt.Errorf("get image %s: %w", ref, ErrNotFound)
+		return v1.Hash{}, nil, fmt.Errorf("get image %s: %w", ref, ErrNotFound)
 	}
 	refs, err := s.readRefs()
 	if err != nil {
-		return v1.Hash{}, err
+		return v1.Hash{}, nil, err
 	}
 	if r, perr := ParseReference(ref); perr == nil {
 		if id, ok := refs[Canonical(r)]; ok {
-			return v1.NewHash(id)
+			h, err := v1.NewHash(id)
+			return h, refs, err
 		}
 	}
 	if isHex(ref) && len(ref) >= 12 {
-		return s.resolvePrefix(ref)
+		h, err := s.resolvePrefix(ref)
+		return h, refs, err
 	}
-	return v1.Hash{}, fmt.Errorf("get image %s: %w", ref, ErrNotFound)
+	return v1.Hash{}, nil, fmt.Errorf("get image %s: %w", ref, ErrNotFound)
 }
 
 func (s *Store) resolvePrefix(prefix string) (v1.Hash, error) {

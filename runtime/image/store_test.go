@@ -328,25 +328,125 @@ func TestApplyChanges(t *testing.T) {
 	}
 }
 
-func TestOpenCleansTmpOnlyWhenNoWriteRuns(t *testing.T) {
+// TestWriteCleansTmpOnlyWhenNoWriteRuns: Open leaves tmp/ alone (every command opens the
+// store); a write that starts when no other runs, or garbage collection, empties it.
+func TestWriteCleansTmpOnlyWhenNoWriteRuns(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "images")
 	s := openStoreAt(t, root)
 	stale := filepath.Join(root, "tmp", "layer-stale")
-	if err := os.Mkdir(stale, 0o700); err != nil {
-		t.Fatal(err)
+	mkStale := func() {
+		t.Helper()
+		if err := os.Mkdir(stale, 0o700); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w, err := s.beginWrite() // a write in progress in "another process"
 	if err != nil {
 		t.Fatal(err)
 	}
-	openStoreAt(t, root)
+	mkStale() // what a dead writer left
+	w2, err := openStoreAt(t, root).beginWrite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2.unlock()
 	if _, err := os.Stat(stale); err != nil {
 		t.Fatalf("tmp/ emptied while a write was running: %v", err)
 	}
 	w.unlock()
 	openStoreAt(t, root)
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatalf("Open emptied tmp/: %v", err)
+	}
+	w, err = openStoreAt(t, root).beginWrite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.unlock()
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
-		t.Errorf("stale tmp entry kept: %v", err)
+		t.Errorf("stale tmp entry kept by a write: %v", err)
+	}
+	mkStale()
+	if _, err := s.Prune(PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale tmp entry kept by a prune: %v", err)
+	}
+}
+
+// TestOpenRepairs: a store whose directories were partly made (or removed) is completed.
+func TestOpenRepairs(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "images")
+	openStoreAt(t, root)
+	for _, d := range []string{"layers", "empty"} {
+		if err := os.Remove(filepath.Join(root, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	openStoreAt(t, root)
+	for _, d := range []string{"layers", "empty"} {
+		if fi, err := os.Stat(filepath.Join(root, d)); err != nil || !fi.IsDir() {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	if fi, _ := os.Stat(filepath.Join(root, "empty")); fi.Mode().Perm() != 0o755 {
+		t.Errorf("empty/ mode %v", fi.Mode())
+	}
+}
+
+// TestRunConfig: RunConfig finds what Get finds, with the same config and lower
+// directories, and fails as Get does.
+func TestRunConfig(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	base, err := s.Import(ctx, bytes.NewReader(makeTar(t, file("a", "1"))), "base:1", []string{`ENTRYPOINT ["/a"]`, "USER app", "VOLUME /data", "STOPSIGNAL SIGINT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := s.Create(ctx, CreateOptions{Parent: base, Layers: []string{writeTemp(t, makeTar(t, file("b", "2")))},
+		Config: base.Config.Config, Tags: []string{"top:1"}, History: []v1.History{{CreatedBy: "COPY b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch, err := s.Create(ctx, CreateOptions{Config: v1.Config{Cmd: []string{"x"}}, History: []v1.History{{CreatedBy: "CMD x", EmptyLayer: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"base:1", "docker.io/library/top:1", top.ID, strings.TrimPrefix(top.ID, "sha256:"), top.ShortID(), scratch.ID} {
+		img, err := s.Get(ref)
+		if err != nil {
+			t.Fatalf("Get(%q): %v", ref, err)
+		}
+		rc, err := s.RunConfig(ref)
+		if err != nil {
+			t.Fatalf("RunConfig(%q): %v", ref, err)
+		}
+		if rc.ID != img.ID || !reflect.DeepEqual(rc.Config, img.Config.Config) || !reflect.DeepEqual(rc.LowerDirs, img.LowerDirs()) {
+			t.Errorf("RunConfig(%q) = %+v, Get has %s %+v %v", ref, rc, img.ID, img.Config.Config, img.LowerDirs())
+		}
+	}
+	for _, ref := range []string{"top:2", "other", "sha256:" + strings.Repeat("0", 64), "0123456789ab"} {
+		if _, err := s.RunConfig(ref); !errors.Is(err, ErrNotFound) {
+			t.Errorf("RunConfig(%q) = %v, want ErrNotFound", ref, err)
+		}
+	}
+	// A layer missing from the store: both fail.
+	if err := os.RemoveAll(top.Layers[1].Dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunConfig("top:1"); err == nil {
+		t.Error("RunConfig of an image with a missing layer: no error")
+	}
+	// The record gone (a removal midway): not found, as for Get.
+	if err := os.Remove(s.recordPath(v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(base.ID, "sha256:")})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("base:1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get without a record: %v", err)
+	}
+	if _, err := s.RunConfig("base:1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("RunConfig without a record: %v, want ErrNotFound", err)
 	}
 }
 

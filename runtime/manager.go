@@ -713,10 +713,6 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	if err != nil {
 		return nil, err
 	}
-	config, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("encode init config: %w", err)
-	}
 	// Recorded before mounting: if this process dies midway, the next command reaps it.
 	monStart, _ := procStartTime(mon.cmd.Process.Pid)
 	c.State.MonitorPid, c.State.MonitorStart = mon.cmd.Process.Pid, monStart
@@ -725,12 +721,6 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 		return nil, err
 	}
 	recorded = true
-	if err := c.mountRootfs(); err != nil {
-		return nil, err
-	}
-	if _, err := createCgroup(c.ID, &c.Spec); err != nil {
-		return nil, err
-	}
 	if fileExists(c.NetNSPath()) && !c.State.NetworkReady {
 		// Left by a start that was killed: detach what it attached, then start over.
 		if m.Network != nil {
@@ -742,10 +732,28 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 			return nil, err
 		}
 	}
-	if !fileExists(c.NetNSPath()) {
-		if err := CreateNetNS(c.NetNSPath()); err != nil {
-			return nil, err
+	// A new network namespace is made while the rootfs is mounted and the cgroup created
+	// (a millisecond or two of kernel work each, independent).
+	newNetNS := !fileExists(c.NetNSPath())
+	netnsMade := make(chan error, 1)
+	if newNetNS {
+		go func() { netnsMade <- CreateNetNS(c.NetNSPath()) }()
+	}
+	err = c.mountRootfs()
+	if err == nil {
+		_, err = createCgroup(c.ID, &c.Spec)
+	}
+	if newNetNS {
+		if nerr := <-netnsMade; err == nil {
+			err = nerr
+		} else if nerr == nil {
+			_ = RemoveNetNS(c.NetNSPath())
 		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if newNetNS {
 		if m.Network != nil {
 			if err := m.Network.Attach(ctx, c, c.NetNSPath()); err != nil {
 				_ = RemoveNetNS(c.NetNSPath())
@@ -753,6 +761,10 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 			}
 		}
 		c.State.NetworkReady = true // saved with the running state (a start killed before: see above)
+	}
+	config, err := json.Marshal(startMessage{Container: c, Init: cfg})
+	if err != nil {
+		return nil, fmt.Errorf("encode init config: %w", err)
 	}
 	if _, err := mon.config.Write(config); err != nil {
 		return nil, fmt.Errorf("start %s: send the init config to the monitor: %w", c.Name, err)
@@ -785,6 +797,14 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 		return nil, err
 	}
 	return mon.report, nil
+}
+
+// startMessage is what start sends the monitor once the container is ready: the container
+// as it is about to be saved running (the monitor need not read it back) and what its
+// process needs.
+type startMessage struct {
+	Container *Container
+	Init      initConfig
 }
 
 // monitorProcess is a started monitor and the pipes to it.

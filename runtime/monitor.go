@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -59,8 +60,8 @@ type monitor struct {
 	dir, run string
 	hooks    Hooks
 	cfg      initConfig
-	filter   []unix.SockFilter // the seccomp program, compiled once
-	prog     *childProgram     // the last start's, to explain its failure
+	filter   func() ([]unix.SockFilter, error) // the seccomp program (nil: none), compiled once
+	prog     *childProgram                     // the last start's, to explain its failure
 	host     hostNamespaces
 	c        *Container
 	log      *logWriter
@@ -70,6 +71,7 @@ type monitor struct {
 	stdin    *os.File       // write end of the container's stdin (OpenStdin), or the pty master
 	attach   *attachServer  // with OpenStdin: feeds stdin from `run -i` and `attach`
 	orphan   bool           // another monitor runs the container now (see update)
+	purge    func()         // deletes the files of a removed --rm container (see remove)
 }
 
 // runMonitor is the "monitor" role. It keeps its footprint small (see monitorEnv): no
@@ -124,19 +126,18 @@ func runMonitor(dir, run string, hooks Hooks) {
 		health := m.startHealthcheck(res)
 		code, oom, ranFor := m.waitExit(res)
 		health.stop()
+		// A --rm container is gone when recordExit returns the final exit (its files may
+		// still be on their way out): `run --rm` returns when it is gone.
 		restart, delay := m.recordExit(code, oom, ranFor)
-		purge := func() {}
 		if !restart {
-			// Before the report: `run --rm` returns when the container is gone (its
-			// files may still be on their way out: purge).
-			purge = m.wrapUp()
+			m.log.close()
 		}
 		if first {
 			m.send(monitorReport{Exit: &code})
 			first = false
 		}
 		if !restart {
-			purge()
+			m.wrapUp()
 			return
 		}
 		select {
@@ -182,8 +183,8 @@ func (e *startError) Unwrap() error {
 	return ErrStart
 }
 
-// readConfig waits for the init config on its pipe; false when the starter closed it
-// without one.
+// readConfig waits for the start message on its pipe (see startMessage); false when the
+// starter closed it without one.
 func (m *monitor) readConfig() (bool, error) {
 	f := os.NewFile(monitorConfigFd, "config")
 	defer f.Close()
@@ -194,23 +195,26 @@ func (m *monitor) readConfig() (bool, error) {
 	if len(data) == 0 {
 		return false, nil
 	}
-	if err := json.Unmarshal(data, &m.cfg); err != nil {
+	msg := startMessage{Container: &Container{}}
+	if err := json.Unmarshal(data, &msg); err != nil {
 		return false, fmt.Errorf("decode init config: %w", err)
 	}
+	m.c, m.cfg = msg.Container, msg.Init
+	m.c.dir, m.c.run = m.dir, m.run
 	return true, nil
 }
 
 func (m *monitor) init() error {
-	c, err := loadContainer(m.dir, m.run)
-	if err != nil {
-		return err
-	}
-	m.c = c
-	if m.cfg.Seccomp && !m.cfg.Privileged {
-		if m.filter, err = c.seccompProgram(); err != nil {
-			return err
+	c := m.c
+	// Compiled on another thread while the main one prepares the rootfs.
+	m.filter = sync.OnceValues(func() ([]unix.SockFilter, error) {
+		if !m.cfg.Seccomp || m.cfg.Privileged {
+			return nil, nil
 		}
-	}
+		return c.seccompProgram()
+	})
+	go m.filter() //nolint:errcheck // the result is read in fork
+	var err error
 	if m.log, err = openLogWriter(c.LogPath()); err != nil {
 		return err
 	}
@@ -461,8 +465,12 @@ func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os
 	if err != nil {
 		return 0, err
 	}
+	filter, err := m.filter()
+	if err != nil {
+		return 0, err
+	}
 	fds := [3]int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())}
-	m.prog = initProgram(&m.cfg, prep, fds, int(errW.Fd()), m.filter)
+	m.prog = initProgram(&m.cfg, prep, fds, int(errW.Fd()), filter)
 	pid, err := m.prog.fork(unix.CLONE_NEWPID, cgroupFd)
 	if err != nil {
 		return 0, fmt.Errorf("start the container's process: %w", err)
@@ -521,7 +529,39 @@ func (m *monitor) update(fn func(c *Container)) error {
 	}
 	fn(c)
 	m.c = c
+	if c.Spec.AutoRemove && c.State.MonitorPid == 0 {
+		// Ended for good (see end) and --rm: removed under this same lock instead of saved,
+		// so no other command meets it half gone. If that fails, it stays, as exited.
+		if err := m.remove(); err != nil {
+			_ = c.save()
+			return err
+		}
+		return nil
+	}
 	return c.save()
+}
+
+// remove removes the ended --rm container (under its lock, see update): the other
+// packages' share first (Hooks.Release), then the runtime's; deleting its files is left to
+// purge, after the exit is reported.
+func (m *monitor) remove() error {
+	if m.hooks.Release != nil {
+		root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
+		if err := m.hooks.Release(context.Background(), root, m.c); err != nil {
+			return err
+		}
+	}
+	rest, err := unlinkStore(m.c)
+	if err != nil {
+		return err
+	}
+	code := m.c.State.ExitCode
+	m.purge = func() {
+		// Before this process ends: a Wait that finds the container gone waits for it.
+		_ = writeExitRecord(m.run, m.c.ID, code)
+		_ = rest()
+	}
+	return nil
 }
 
 func (m *monitor) recordStart(s *started) error {
@@ -578,7 +618,8 @@ func (m *monitor) stopRequested() bool {
 // finish ends supervision after a failed restart or a stop during the back-off.
 func (m *monitor) finish(cause error) {
 	_ = m.update(func(c *Container) { m.end(c, cause) })
-	m.wrapUp()()
+	m.log.close()
+	m.wrapUp()
 }
 
 // end records the final exit on c (under the lock): rootfs unmounted, cgroup removed, the
@@ -596,25 +637,9 @@ func (m *monitor) end(c *Container, cause error) {
 	}
 }
 
-// wrapUp closes the log and removes a --rm container once it has ended: the other
-// packages' share first (Hooks.Release), then the runtime's. It returns what is left to do
-// after the exit is reported: keeping the exit code for Wait and deleting the files.
-func (m *monitor) wrapUp() (purge func()) {
-	m.log.close()
-	if !m.c.Spec.AutoRemove || m.orphan {
-		return func() {}
-	}
-	if m.hooks.Release != nil {
-		root := filepath.Dir(filepath.Dir(m.dir)) // <root>/containers/<id>
-		_ = m.hooks.Release(context.Background(), root, m.c)
-	}
-	rest, err := unlinkStore(m.c)
-	if err != nil {
-		return func() {}
-	}
-	return func() {
-		// Before this process ends: a Wait that finds the container gone waits for it.
-		_ = writeExitRecord(m.run, m.c.ID, m.c.State.ExitCode)
-		_ = rest()
+// wrapUp deletes the files of a removed --rm container, if any.
+func (m *monitor) wrapUp() {
+	if m.purge != nil {
+		m.purge()
 	}
 }

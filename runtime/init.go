@@ -331,9 +331,6 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 		data[1].Effective, data[1].Permitted = uint32(cfg.Caps>>32), uint32(cfg.Caps>>32)
 		add(fmt.Sprintf("capset %#x", uint64(cfg.Caps)), 0, unix.SYS_CAPSET, ptr(prog, hdr), ptr(prog, data))
 	}
-	if cfg.NoNewPrivs {
-		seccomp()
-	}
 	// Changing credentials cleared the parent-death signal; the container dies with its
 	// monitor (whose thread that forked us lives as long as the monitor).
 	add("prctl(PR_SET_PDEATHSIG)", 0, unix.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL))
@@ -345,6 +342,9 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 		if signal.Ignored(sig) {
 			add(fmt.Sprintf("reset signal %d", sig), 0, unix.SYS_RT_SIGACTION, uintptr(sig), dflPtr, 0, 8)
 		}
+	}
+	if cfg.NoNewPrivs {
+		seccomp()
 	}
 	if cfg.Reaper {
 		add("block signals", 0, unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, ptr(prog, ^uint64(0)), 0, 8)

@@ -119,6 +119,15 @@ func TestSecurityDefaults(t *testing.T) {
 			t.Errorf("missing %q in\n%s", want, out)
 		}
 	}
+	// no-new-privileges with the default filter (installed last then), also as another
+	// user and under --init.
+	for _, tweak := range []func(*Spec){func(s *Spec) {}, func(s *Spec) { s.User = "app" }, func(s *Spec) { s.Init = true }} {
+		code, out := runOutput(t, m, func(s *Spec) { s.SecurityOpt = []string{"no-new-privileges"}; tweak(s) },
+			"sh", "-c", `grep -E 'Seccomp:|NoNewPrivs' /proc/self/status; unshare -U true; echo unshare=$?`)
+		if code != 0 || !strings.Contains(out, "Seccomp:\t2") || !strings.Contains(out, "NoNewPrivs:\t1") || !strings.Contains(out, "unshare=1") {
+			t.Errorf("no-new-privileges with seccomp (exit %d):\n%s", code, out)
+		}
+	}
 	// A non-root user has no effective capabilities (Docker ≥ 20.10).
 	_, out = runOutput(t, m, func(s *Spec) { s.User = "app" }, "sh", "-c", `id; grep CapEff /proc/self/status`)
 	if !strings.Contains(out, "uid=1000(app) gid=1000(app) groups=") || !strings.Contains(out, "50(staff)") || !strings.Contains(out, "CapEff:\t0000000000000000") {

@@ -244,9 +244,10 @@ type exitResult struct {
 	err error
 }
 
-// hostNamespaces are the monitor's own mount, UTS and IPC namespaces, which its main thread
-// returns to after preparing a container's (see startOnce).
-type hostNamespaces struct{ mnt, uts, ipc int }
+// hostNamespaces are the monitor's own mount, UTS, IPC and network namespaces, which its
+// main thread returns to after preparing a container's (see startOnce): what it does
+// afterwards (a --rm container's network cleanup) acts on the host's.
+type hostNamespaces struct{ mnt, uts, ipc, net int }
 
 // openHostNamespaces unshares the main thread's filesystem attributes (a thread sharing them
 // with others may not change its mount namespace) and opens its namespaces.
@@ -258,7 +259,7 @@ func openHostNamespaces() (hostNamespaces, error) {
 	for _, ns := range []struct {
 		name string
 		fd   *int
-	}{{"mnt", &h.mnt}, {"uts", &h.uts}, {"ipc", &h.ipc}} {
+	}{{"mnt", &h.mnt}, {"uts", &h.uts}, {"ipc", &h.ipc}, {"net", &h.net}} {
 		fd, err := unix.Open("/proc/thread-self/ns/"+ns.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return h, fmt.Errorf("open %s namespace: %w", ns.name, err)
@@ -279,7 +280,7 @@ func (h hostNamespaces) enter() error {
 }
 
 func (h hostNamespaces) leave() {
-	for _, fd := range []int{h.mnt, h.uts, h.ipc} {
+	for _, fd := range []int{h.mnt, h.uts, h.ipc, h.net} {
 		if err := unix.Setns(fd, 0); err != nil {
 			fmt.Fprintf(os.Stderr, "monitor: return to the host's namespaces: %v\n", err)
 			os.Exit(1)
@@ -290,12 +291,12 @@ func (h hostNamespaces) leave() {
 // startOnce starts the container's process: it prepares the rootfs on the monitor's main
 // thread and forks the child that finishes the setup and execs (see init.go).
 //
-// The thread is locked for the monitor's life and has joined the pinned network namespace:
-// the child inherits the thread's namespaces, so a restarted process keeps the container's
-// network; PDEATHSIG fires when the parent *thread* exits, which is what kills the
-// container when the monitor dies (reported as exited by the next command). New Go threads
-// are made by the runtime's template thread, not this one, so they stay in the host's
-// namespaces (the attach socket was bound before).
+// The thread is locked for the monitor's life and joins the pinned network namespace for
+// the fork: the child inherits the thread's namespaces, so a restarted process keeps the
+// container's network. PDEATHSIG fires when the parent *thread* exits, which is what kills
+// the container when the monitor dies (reported as exited by the next command). New Go
+// threads are made by the runtime's template thread, not this one, so they stay in the
+// host's namespaces.
 func (m *monitor) startOnce() (_ *started, retErr error) {
 	errR, errW, err := os.Pipe()
 	if err != nil {
@@ -383,6 +384,9 @@ func (m *monitor) startOnce() (_ *started, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	// Read before anything waits for the child: until then its PID cannot be reaped and
+	// reused, whatever it does meanwhile (/bin/true may well have exited already).
+	st, stErr := procStartTime(pid)
 	waited := make(chan exitResult, 1)
 	go func() { // wait4 works from any thread of the process
 		var ws unix.WaitStatus
@@ -402,11 +406,9 @@ func (m *monitor) startOnce() (_ *started, retErr error) {
 		_ = unix.Kill(pid, unix.SIGKILL)
 		<-waited
 	}
-	// Not waited for yet, so the PID is still this child's, whatever it does meanwhile.
-	st, err := procStartTime(pid)
-	if err != nil {
+	if stErr != nil {
 		kill()
-		return nil, fmt.Errorf("read start time of %d: %w", pid, err)
+		return nil, fmt.Errorf("read start time of %d: %w", pid, stErr)
 	}
 	oom := oomKills(m.c.ID)
 	// EOF: execve closed the child's end (it is close-on-exec), so the program runs.

@@ -141,6 +141,17 @@ func (m *Manager) stopDNS(network string) error {
 	return nil
 }
 
+// removeDNS stops the DNS server of a network that goes away and removes its files from the
+// run directory.
+func (m *Manager) removeDNS(network string) error {
+	if err := m.stopDNS(network); err != nil {
+		return err
+	}
+	_ = os.Remove(filepath.Join(m.runDir, network+".dns.log"))
+	_ = os.Remove(m.dnsLockFile(network))
+	return nil
+}
+
 // terminate sends SIGTERM to pid and returns once it has exited, sending SIGKILL after
 // grace. It works through a pidfd: the wait ends the moment the process exits, instead of
 // at the next tick of a polling loop (the server takes a few milliseconds to shut down, and

@@ -1,7 +1,8 @@
 // Package network connects containers: one Linux bridge per network with its own subnet,
 // a veth pair per container and network, addresses from a pure IPAM with leases on disk,
 // nftables rules for outbound NAT, isolation and published ports, and a small DNS server per
-// network for service discovery.
+// network for service discovery (except on DefaultNetwork, whose containers use the host's
+// resolvers, as on Docker's default bridge).
 //
 // Every decision a Manager makes is serialized by one flock(2) on the store directory
 // (<root>/networks/.lock), across goroutines and processes, and every mutation follows the
@@ -50,6 +51,11 @@ type Config struct {
 	// AutoRemove removes the network with its last endpoint (Disconnect, Sweep): for
 	// networks stack creates implicitly, like a project's default network.
 	AutoRemove bool
+	// DisableDNS gives the network no DNS server: its containers resolve through the host's
+	// resolvers and find no one by name. DefaultNetwork is made so, as Docker's default
+	// bridge is (only user-defined networks resolve container names there); it spares
+	// every `run` on it the start of a server process.
+	DisableDNS bool
 }
 
 // ConnectOptions tune one container's endpoint.
@@ -162,6 +168,8 @@ func sameConfig(n *Network, cfg Config) error {
 		return differs("gateway (" + n.Gateway.String() + ")")
 	case cfg.Internal != n.Internal:
 		return differs("internal setting")
+	case cfg.DisableDNS == n.DNSEnabled:
+		return differs("DNS setting")
 	}
 	return nil
 }
@@ -179,8 +187,8 @@ func (m *Manager) planNetwork(cfg Config) (*Network, error) {
 	for _, o := range nets {
 		used = append(used, o.Subnet)
 	}
-	n := &Network{Name: cfg.Name, Internal: cfg.Internal, AutoRemove: cfg.AutoRemove, Labels: cfg.Labels,
-		Created: time.Now().UTC(), Endpoints: map[string]*Endpoint{}, Bridge: cfg.Bridge}
+	n := &Network{Name: cfg.Name, Internal: cfg.Internal, AutoRemove: cfg.AutoRemove, DNSEnabled: !cfg.DisableDNS,
+		Labels: cfg.Labels, Created: time.Now().UTC(), Endpoints: map[string]*Endpoint{}, Bridge: cfg.Bridge}
 	if n.Bridge == "" {
 		n.Bridge = bridgePrefix + shortHash(m.st.dir, cfg.Name)
 	}
@@ -212,7 +220,7 @@ func (m *Manager) planNetwork(cfg Config) (*Network, error) {
 	return n, nil
 }
 
-// Remove deletes a network without endpoints: DNS server, bridge, record, rules.
+// Remove deletes a network without endpoints: DNS server (if any), bridge, record, rules.
 func (m *Manager) Remove(ctx context.Context, name string) error {
 	unlock, err := m.st.lock()
 	if err != nil {
@@ -231,11 +239,11 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 
 // removeNetwork tears n down; the caller holds the lock and has checked it has no endpoints.
 func (m *Manager) removeNetwork(n *Network) error {
-	if err := m.stopDNS(n.Name); err != nil {
-		return err
+	if n.DNSEnabled {
+		if err := m.removeDNS(n.Name); err != nil {
+			return err
+		}
 	}
-	_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
-	_ = os.Remove(m.dnsLockFile(n.Name))
 	if err := deleteLink(n.Bridge); err != nil {
 		return fmt.Errorf("remove network %s: %w", n.Name, err)
 	}
@@ -247,7 +255,7 @@ func (m *Manager) removeNetwork(n *Network) error {
 
 // Connect gives the container whose network namespace is pinned at netnsPath an interface
 // on network: lease an address (recorded first), create and configure the veth pair, start
-// the network's DNS server if it is not running. Connecting a container that already has an
+// the network's DNS server if it has one and it is not running. Connecting a container that already has an
 // endpoint on the network returns that endpoint.
 //
 // Only the lease holds the store lock: it is the one decision several containers must not
@@ -281,6 +289,9 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 	}()
 	if err := m.createEndpointLinks(n, e, h); err != nil {
 		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
+	}
+	if !n.DNSEnabled {
+		return e, nil
 	}
 	if err := m.ensureDNS(n); err != nil {
 		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/miekg/dns"
 	"github.com/stackhq/stack/internal/testutil"
+	"github.com/stackhq/stack/runtime"
 	"github.com/vishvananda/netlink"
 )
 
@@ -29,8 +30,10 @@ import (
 // it).
 func init() { goruntime.LockOSThread() }
 
-// TestMain lets the test binary play the DNS server role the Manager starts.
+// TestMain lets the test binary play the DNS server role the Manager starts, and the
+// runtime's monitor and init for the tests that run containers.
 func TestMain(m *testing.M) {
+	runtime.RunRole(os.Args)
 	if len(os.Args) > 1 && os.Args[1] == DNSRole {
 		if err := DNSMain(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -17,7 +16,8 @@ import (
 //  1. endpoints of dead containers: delete their veth (if any survived), drop the lease;
 //  2. published ports of dead containers;
 //  3. networks left without endpoints: stop the DNS server, and remove AutoRemove networks
-//     (bridge and record); networks with endpoints get their bridge and DNS server back;
+//     (bridge and record); networks with endpoints get their bridge and DNS server (if they
+//     have one) back;
 //  4. links of this store (by alias) that no record names: bridges of networks whose
 //     record is gone, veths of endpoints never recorded or already dropped;
 //  5. DNS servers of networks that no longer exist;
@@ -64,12 +64,16 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 			remaining = append(remaining, n)
 			if err := m.ensureBridge(n); err != nil {
 				errs = append(errs, err)
-			} else if err := m.ensureDNS(n); err != nil {
-				errs = append(errs, err)
+			} else if n.DNSEnabled {
+				if err := m.ensureDNS(n); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		case n.AutoRemove:
-			if err := m.stopDNS(n.Name); err != nil {
-				errs = append(errs, err)
+			if n.DNSEnabled {
+				if err := m.removeDNS(n.Name); err != nil {
+					errs = append(errs, err)
+				}
 			}
 			if err := deleteLink(n.Bridge); err != nil {
 				errs = append(errs, err)
@@ -77,13 +81,13 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 			if err := m.st.deleteNetwork(n.Name); err != nil {
 				errs = append(errs, err)
 			}
-			_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
-			_ = os.Remove(m.dnsLockFile(n.Name))
 		default:
 			keep[n.Bridge] = true
 			remaining = append(remaining, n)
-			if err := m.stopDNS(n.Name); err != nil {
-				errs = append(errs, err)
+			if n.DNSEnabled {
+				if err := m.stopDNS(n.Name); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}
@@ -122,11 +126,9 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 	for _, f := range pidFiles {
 		name := strings.TrimSuffix(filepath.Base(f), ".dns.pid")
 		if _, err := m.st.loadNetwork(name); errors.Is(err, ErrNotFound) {
-			if err := m.stopDNS(name); err != nil {
+			if err := m.removeDNS(name); err != nil {
 				errs = append(errs, err)
 			}
-			_ = os.Remove(filepath.Join(m.runDir, name+".dns.log"))
-			_ = os.Remove(m.dnsLockFile(name))
 		}
 	}
 

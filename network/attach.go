@@ -20,6 +20,12 @@ const (
 	NoNetwork      = "none"
 )
 
+// defaultNetworkConfig makes DefaultNetwork on first use. It goes a few seconds after its
+// last container (AutoRemove), so no bridge or rule outlives the containers that needed it
+// for long, even when their store root is deleted afterwards (see reaper.go), and it has no
+// DNS server (DisableDNS).
+var defaultNetworkConfig = Config{Name: DefaultNetwork, AutoRemove: true, DisableDNS: true}
+
 // PublishAllPort, as a runtime.PortMapping's ContainerPort, stands for every port the
 // image exposes, each on a free host port (-P); the image's ports are known once the
 // container exists, so Attach expands it.
@@ -69,11 +75,8 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 			continue
 		}
 		n, err := a.Networks.Get(att.Name)
-		// The default network is made on first use and goes with its last container
-		// (AutoRemove), so no bridge or rule outlives the containers that needed it, even
-		// when their store root is deleted afterwards. It has no DNS server (DisableDNS).
 		if errors.Is(err, ErrNotFound) && att.Name == DefaultNetwork {
-			n, err = a.Networks.Ensure(ctx, Config{Name: DefaultNetwork, AutoRemove: true, DisableDNS: true})
+			n, err = a.Networks.Ensure(ctx, defaultNetworkConfig)
 		}
 		if err != nil {
 			return err
@@ -92,6 +95,12 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 		// Record before connecting, so Detach on error covers a half-made endpoint.
 		c.Networks[att.Name] = runtime.EndpointState{NetworkID: n.Name}
 		e, err := a.Networks.Connect(ctx, att.Name, c.ID, netnsPath, opts)
+		if errors.Is(err, ErrNotFound) && att.Name == DefaultNetwork {
+			// Its reaper removed the idle default network since Get: make it again.
+			if n, err = a.Networks.Ensure(ctx, defaultNetworkConfig); err == nil {
+				e, err = a.Networks.Connect(ctx, att.Name, c.ID, netnsPath, opts)
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func TestDefaultNetworkUsesHostResolvers(t *testing.T) {
 	if n.DNSEnabled {
 		t.Error("the default network is recorded with a DNS server")
 	}
-	if pids := dnsProcesses(t, m.st.dir); len(pids) > 0 {
+	if pids := roleProcesses(t, DNSRole, m.st.dir); len(pids) > 0 {
 		t.Errorf("dns servers run for the default network: %v", pids)
 	}
 	if _, err := os.Stat(m.dnsPidFile(DefaultNetwork)); !os.IsNotExist(err) {
@@ -147,7 +147,7 @@ func TestUserNetworkKeepsDNS(t *testing.T) {
 	if !strings.Contains(out, "Address: "+first) && !strings.Contains(out, "Address 1: "+first) {
 		t.Errorf("first (%s) not resolved:\n%s", first, out)
 	}
-	if pids := dnsProcesses(t, m.st.dir); len(pids) != 1 {
+	if pids := roleProcesses(t, DNSRole, m.st.dir); len(pids) != 1 {
 		t.Errorf("%d dns servers run, want 1 (the user network's)", len(pids))
 	}
 }

@@ -67,7 +67,7 @@ func (m *Manager) batch(op *leaseOp) leaseResult {
 
 // commitLeases applies a group under the store lock, network by network, and answers every
 // operation. After releases, a network left without endpoints stops its DNS server (if it
-// has one), or is removed when it is AutoRemove.
+// has one), or gets its reaper when it is AutoRemove.
 func (m *Manager) commitLeases(group []*leaseOp) {
 	unlock, err := m.st.lock()
 	if err != nil {
@@ -163,7 +163,11 @@ func (m *Manager) commitNetwork(name string, ops []*leaseOp) {
 	}
 	switch {
 	case n.AutoRemove:
-		err = m.removeNetwork(n)
+		// A reaper that cannot start leaves the network to be removed now, as it was
+		// before networks lingered.
+		if m.ensureReaper(n) != nil {
+			err = m.removeNetwork(n)
+		}
 	case n.DNSEnabled:
 		err = m.stopDNS(n.Name)
 	}

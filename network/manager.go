@@ -32,9 +32,12 @@ type Manager struct {
 	storeHash    string       // tags kernel objects (link aliases, nft table, rule comments)
 	defaultStore bool         // the store at /var/lib/stack owns the plain `ip stack` table
 	leases       leaseBatcher // groups the leases of concurrent Connects (lease.go)
+	// autoRemoveDelay is how long an AutoRemove network outlives its last endpoint (reaper.go).
+	autoRemoveDelay time.Duration
 	// Exe is the binary started as `Exe dns <state file> <address>` for each network's DNS
-	// server; Open sets it to the running executable, whose main must dispatch DNSRole to
-	// DNSMain before anything else.
+	// server, and as `Exe netreap ...` for the reaper of an AutoRemove network; Open sets it
+	// to the running executable, whose main must dispatch DNSRole to DNSMain and ReaperRole
+	// to ReaperMain before anything else.
 	Exe string
 }
 
@@ -48,8 +51,9 @@ type Config struct {
 	Labels   map[string]string
 	// Bridge names the bridge device; "" derives stk-<hash> (15 bytes is the kernel's limit).
 	Bridge string
-	// AutoRemove removes the network with its last endpoint (Disconnect, Sweep): for
-	// networks stack creates implicitly, like a project's default network.
+	// AutoRemove removes the network once it has had no endpoint for a few seconds (a
+	// reaper process waits for that, see reaper.go; Remove, and Sweep when the reaper is
+	// gone, do it at once): for networks stack creates implicitly, like DefaultNetwork.
 	AutoRemove bool
 	// DisableDNS gives the network no DNS server: its containers resolve through the host's
 	// resolvers and find no one by name. DefaultNetwork is made so, as Docker's default
@@ -78,18 +82,11 @@ var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^
 // Open returns the Manager of the store at root; runDir is the volatile state directory
 // (/run/stack for the default root, else <root>/run).
 func Open(root, runDir string) (*Manager, error) {
-	root, err := filepath.Abs(root)
+	m, err := managerAt(root, runDir)
 	if err != nil {
-		return nil, fmt.Errorf("open network store: %w", err)
+		return nil, err
 	}
-	dir := filepath.Join(root, "networks")
-	m := &Manager{
-		st:           store{dir: dir},
-		runDir:       filepath.Join(runDir, "networks"),
-		storeHash:    shortHash(dir),
-		defaultStore: root == "/var/lib/stack",
-	}
-	for _, d := range []string{dir, m.runDir} {
+	for _, d := range []string{m.st.dir, m.runDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open network store: %w", err)
 		}
@@ -98,6 +95,23 @@ func Open(root, runDir string) (*Manager, error) {
 		return nil, fmt.Errorf("open network store: find own executable: %w", err)
 	}
 	return m, nil
+}
+
+// managerAt returns the Manager of the store at root without touching the disk (Open makes
+// the store's directories; a reaper must not).
+func managerAt(root, runDir string) (*Manager, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("open network store: %w", err)
+	}
+	dir := filepath.Join(root, "networks")
+	return &Manager{
+		st:              store{dir: dir},
+		runDir:          filepath.Join(runDir, "networks"),
+		storeHash:       shortHash(dir),
+		defaultStore:    root == "/var/lib/stack",
+		autoRemoveDelay: defaultAutoRemoveDelay,
+	}, nil
 }
 
 // Get returns the stored network name.
@@ -220,7 +234,8 @@ func (m *Manager) planNetwork(cfg Config) (*Network, error) {
 	return n, nil
 }
 
-// Remove deletes a network without endpoints: DNS server (if any), bridge, record, rules.
+// Remove deletes a network without endpoints: reaper, DNS server (if any), bridge, record,
+// rules.
 func (m *Manager) Remove(ctx context.Context, name string) error {
 	unlock, err := m.st.lock()
 	if err != nil {
@@ -238,7 +253,13 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 }
 
 // removeNetwork tears n down; the caller holds the lock and has checked it has no endpoints.
+// The reaper goes first: a record that disappears under it means a deleted store.
 func (m *Manager) removeNetwork(n *Network) error {
+	if n.AutoRemove {
+		if err := m.stopReaper(n.Name); err != nil {
+			return err
+		}
+	}
 	if n.DNSEnabled {
 		if err := m.removeDNS(n.Name); err != nil {
 			return err
@@ -300,8 +321,8 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 }
 
 // Disconnect removes the container's endpoint: the veth pair (deleting the host end takes
-// the container end with it), then the lease. The last endpoint stops the DNS server, and
-// takes an AutoRemove network with it.
+// the container end with it), then the lease. The last endpoint stops the DNS server, or
+// starts the reaper of an AutoRemove network.
 //
 // The veth is deleted without the store lock (the kernel's part takes tens of milliseconds,
 // and containers removed together should not queue for it); the lease is dropped under the

@@ -82,7 +82,9 @@ type store struct{ dir string }
 
 // lock takes the exclusive lock of the store; the returned function releases it. Each call
 // opens its own file description, so goroutines of one process exclude each other too.
-func (s store) lock() (func(), error) { return statefile.Lock(filepath.Join(s.dir, ".lock")) }
+func (s store) lock() (func(), error) { return statefile.Lock(s.lockPath()) }
+
+func (s store) lockPath() string { return filepath.Join(s.dir, ".lock") }
 
 // subnetLockPath is the lock every store on the host takes while it chooses a subnet and
 // gives the new bridge its address. The routing table that PlanSubnet checks is the host's,

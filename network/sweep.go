@@ -16,11 +16,12 @@ import (
 //  1. endpoints of dead containers: delete their veth (if any survived), drop the lease;
 //  2. published ports of dead containers;
 //  3. networks left without endpoints: stop the DNS server, and remove AutoRemove networks
-//     (bridge and record); networks with endpoints get their bridge and DNS server (if they
-//     have one) back;
+//     (bridge and record) unless their reaper runs (it removes them when their delay is
+//     over; Remove does at once); networks with endpoints get their bridge and DNS server
+//     (if they have one) back;
 //  4. links of this store (by alias) that no record names: bridges of networks whose
 //     record is gone, veths of endpoints never recorded or already dropped;
-//  5. DNS servers of networks that no longer exist;
+//  5. DNS servers and reapers of networks that no longer exist;
 //  6. the nftables table, rebuilt from what remains (or deleted).
 //
 // It holds the store lock throughout. A Connect in progress has recorded its endpoint before
@@ -58,6 +59,7 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 				errs = append(errs, err)
 			}
 		}
+		_, reaperRunning := aliveFromPidFile(m.reaperPidFile(n.Name))
 		switch {
 		case len(n.Endpoints) > 0:
 			keep[n.Bridge] = true
@@ -69,7 +71,10 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 					errs = append(errs, err)
 				}
 			}
-		case n.AutoRemove:
+		case n.AutoRemove && !reaperRunning:
+			if err := m.stopReaper(n.Name); err != nil { // the pid file of one that died
+				errs = append(errs, err)
+			}
 			if n.DNSEnabled {
 				if err := m.removeDNS(n.Name); err != nil {
 					errs = append(errs, err)
@@ -122,12 +127,14 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 		}
 	}
 
-	pidFiles, _ := filepath.Glob(filepath.Join(m.runDir, "*.dns.pid"))
-	for _, f := range pidFiles {
-		name := strings.TrimSuffix(filepath.Base(f), ".dns.pid")
-		if _, err := m.st.loadNetwork(name); errors.Is(err, ErrNotFound) {
-			if err := m.removeDNS(name); err != nil {
-				errs = append(errs, err)
+	for suffix, stop := range map[string]func(string) error{".dns.pid": m.removeDNS, ".reaper.pid": m.stopReaper} {
+		pidFiles, _ := filepath.Glob(filepath.Join(m.runDir, "*"+suffix))
+		for _, f := range pidFiles {
+			name := strings.TrimSuffix(filepath.Base(f), suffix)
+			if _, err := m.st.loadNetwork(name); errors.Is(err, ErrNotFound) {
+				if err := stop(name); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}

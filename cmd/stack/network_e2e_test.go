@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stackhq/stack/internal/testutil"
+	"github.com/stackhq/stack/network"
 )
 
 func TestNetworkCLI(t *testing.T) {
@@ -47,7 +48,8 @@ func TestNetworkCLI(t *testing.T) {
 }
 
 // The default network has no DNS server, as Docker's default bridge: inspect says so, its
-// containers get the host's resolvers and no DNS server process runs for the root.
+// containers get the host's resolvers and no DNS server process runs for the root. It stays
+// a moment after its last container, with its reaper, until network prune removes both.
 func TestNetworkDefaultCLI(t *testing.T) {
 	root := containerRoot(t)
 	if _, errOut, code := testutil.Stack(t, root, "container", "run", "-d", "--name", "web", e2eImage, "sleep", "60"); code != 0 {
@@ -82,12 +84,39 @@ func TestNetworkDefaultCLI(t *testing.T) {
 	if code != 0 || strings.Join(got, ";") != strings.Join(want, ";") {
 		t.Errorf("resolv.conf in the container: %q, want the host's nameservers %q", resolv, want)
 	}
+	if p := rootProcesses(root, network.DNSRole); len(p) > 0 {
+		t.Errorf("a DNS server runs for the root: %q", p)
+	}
+	if _, _, code := testutil.Stack(t, root, "container", "rm", "-f", "web"); code != 0 {
+		t.Fatalf("rm -f web: exit %d", code)
+	}
+	if out, _, code := testutil.Stack(t, root, "network", "inspect", "stack"); code != 0 || strings.Contains(out, "containerID") {
+		t.Errorf("inspect after the last container: want the network without endpoints: %s %d", out, code)
+	}
+	if p := rootProcesses(root, network.ReaperRole); len(p) != 1 {
+		t.Errorf("reapers of the idle default network: %q, want one", p)
+	}
+	if out, _, code := testutil.Stack(t, root, "network", "prune"); code != 0 || out != "stack\n" {
+		t.Errorf("network prune: %q %d", out, code)
+	}
+	if p := rootProcesses(root, network.ReaperRole); len(p) > 0 {
+		t.Errorf("a reaper survives network prune: %q", p)
+	}
+}
+
+// rootProcesses returns the command lines of the stack processes playing role for the store
+// at root (the network's roles name the root, or a file under it, first).
+func rootProcesses(root, role string) []string {
+	var out []string
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
-		if b, err := os.ReadFile(p); err == nil && strings.HasPrefix(string(b), os.Getenv("STACK_BIN")+"\x00dns\x00"+root+"/") {
-			t.Errorf("a DNS server runs for the root: %s", strings.ReplaceAll(string(b), "\x00", " "))
+		b, err := os.ReadFile(p)
+		args := strings.Split(string(b), "\x00")
+		if err == nil && len(args) > 2 && args[1] == role && (args[2] == root || strings.HasPrefix(args[2], root+"/")) {
+			out = append(out, strings.Join(args, " "))
 		}
 	}
+	return out
 }
 
 func TestVolumeCLI(t *testing.T) {

@@ -13,11 +13,18 @@ import (
 )
 
 // DefaultNetwork is the network of a `stack container run` without --network, created on
-// first use (Docker's "bridge", Podman's "podman"). NoNetwork leaves a container with lo only.
+// first use (Docker's "bridge", Podman's "podman"), without a DNS server as theirs: its
+// containers use the host's resolvers. NoNetwork leaves a container with lo only.
 const (
 	DefaultNetwork = "stack"
 	NoNetwork      = "none"
 )
+
+// defaultNetworkConfig makes DefaultNetwork on first use. It goes a few seconds after its
+// last container (AutoRemove), so no bridge or rule outlives the containers that needed it
+// for long, even when their store root is deleted afterwards (see reaper.go), and it has no
+// DNS server (DisableDNS).
+var defaultNetworkConfig = Config{Name: DefaultNetwork, AutoRemove: true, DisableDNS: true}
 
 // PublishAllPort, as a runtime.PortMapping's ContainerPort, stands for every port the
 // image exposes, each on a free host port (-P); the image's ports are known once the
@@ -43,7 +50,8 @@ var _ runtime.NetworkAttacher = (*Attacher)(nil)
 //     DNS hostname the container's hostname; a requested IPv4 must be granted exactly;
 //  3. publish c.Spec.Ports on the first network's address (PublishAllPort expands to the
 //     image's exposed ports);
-//  4. write resolv.conf (the networks' DNS servers) and add the container's address to
+//  4. write resolv.conf (the DNS servers of the networks that have one; on networks without,
+//     the runtime's copy of the host's stays) and add the container's address to
 //     /etc/hosts.
 //
 // c.Networks and c.Ports record the result; on error everything done is undone.
@@ -60,18 +68,15 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 		}
 	}()
 	hostname := containerHostname(c)
-	var gateways []netip.Addr
+	var dnsServers []netip.Addr // the gateways of the networks with a DNS server
 	var first *Endpoint
 	for _, att := range c.Spec.Networks {
 		if att.Name == NoNetwork {
 			continue
 		}
 		n, err := a.Networks.Get(att.Name)
-		// The default network is made on first use and goes with its last container
-		// (AutoRemove), so no bridge or rule outlives the containers that needed it, even
-		// when their store root is deleted afterwards.
 		if errors.Is(err, ErrNotFound) && att.Name == DefaultNetwork {
-			n, err = a.Networks.Ensure(ctx, Config{Name: DefaultNetwork, AutoRemove: true})
+			n, err = a.Networks.Ensure(ctx, defaultNetworkConfig)
 		}
 		if err != nil {
 			return err
@@ -90,6 +95,12 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 		// Record before connecting, so Detach on error covers a half-made endpoint.
 		c.Networks[att.Name] = runtime.EndpointState{NetworkID: n.Name}
 		e, err := a.Networks.Connect(ctx, att.Name, c.ID, netnsPath, opts)
+		if errors.Is(err, ErrNotFound) && att.Name == DefaultNetwork {
+			// Its reaper removed the idle default network since Get: make it again.
+			if n, err = a.Networks.Ensure(ctx, defaultNetworkConfig); err == nil {
+				e, err = a.Networks.Connect(ctx, att.Name, c.ID, netnsPath, opts)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -101,7 +112,9 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 			NetworkID: n.Name, IPAddress: e.IP.String(), IPPrefixLen: n.Subnet.Bits(), Gateway: n.Gateway.String(),
 			MacAddress: fmt.Sprintf("02:53:%02x:%02x:%02x:%02x", ip4[0], ip4[1], ip4[2], ip4[3]), Aliases: e.Aliases,
 		}
-		gateways = append(gateways, n.Gateway)
+		if n.DNSEnabled {
+			dnsServers = append(dnsServers, n.Gateway)
+		}
 		if first == nil {
 			first = e
 		}
@@ -129,12 +142,14 @@ func (a *Attacher) Attach(ctx context.Context, c *runtime.Container, netnsPath s
 	if first == nil {
 		return nil
 	}
-	resolv, err := ResolvConf(gateways, "/etc/resolv.conf")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(c.ResolvConfPath(), resolv, 0o644); err != nil {
-		return fmt.Errorf("write resolv.conf of %s: %w", c.Name, err)
+	if len(dnsServers) > 0 {
+		resolv, err := ResolvConf(dnsServers, "/etc/resolv.conf")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(c.ResolvConfPath(), resolv, 0o644); err != nil {
+			return fmt.Errorf("write resolv.conf of %s: %w", c.Name, err)
+		}
 	}
 	f, err := os.OpenFile(c.HostsPath(), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {

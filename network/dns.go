@@ -17,10 +17,10 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Service discovery: one DNS server per network, a hidden role of the stack binary started
-// detached with the network's first endpoint (dnsproc.go), listening on the bridge's gateway
-// address, port 53, UDP and TCP. Containers' resolv.conf names the gateways of their
-// networks.
+// Service discovery: one DNS server per network (DNSEnabled: all but DefaultNetwork), a
+// hidden role of the stack binary started detached with the network's first endpoint
+// (dnsproc.go), listening on the bridge's gateway address, port 53, UDP and TCP. Containers'
+// resolv.conf names the gateways of those of their networks that have one.
 //
 //	query for NAME (A)         answer
 //	an endpoint's alias or     every endpoint with that name, TTL 0 (so a recreated

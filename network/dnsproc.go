@@ -129,15 +129,45 @@ func (m *Manager) stopDNS(network string) error {
 		return err
 	}
 	defer unlock()
-	pidFile := m.dnsPidFile(network)
+	if err := stopRecorded(m.dnsPidFile(network)); err != nil {
+		return fmt.Errorf("stop dns server of %s: %w", network, err)
+	}
+	return nil
+}
+
+// stopRecorded stops the process that pidFile records, if it runs, waits for it to exit and
+// removes the file.
+func stopRecorded(pidFile string) error {
 	if pid, ok := aliveFromPidFile(pidFile); ok {
 		if err := terminate(pid, 3*time.Second); err != nil {
-			return fmt.Errorf("stop dns server of %s (pid %d): %w", network, pid, err)
+			return fmt.Errorf("pid %d: %w", pid, err)
 		}
 	}
 	if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("stop dns server of %s: %w", network, err)
+		return err
 	}
+	return nil
+}
+
+// removeOwnPidFile removes pidFile if it records the calling process, and reports whether
+// it does (the process must then not be stopped through it).
+func removeOwnPidFile(pidFile string) bool {
+	pid, ok := aliveFromPidFile(pidFile)
+	if !ok || pid != os.Getpid() {
+		return false
+	}
+	_ = os.Remove(pidFile)
+	return true
+}
+
+// removeDNS stops the DNS server of a network that goes away and removes its files from the
+// run directory.
+func (m *Manager) removeDNS(network string) error {
+	if err := m.stopDNS(network); err != nil {
+		return err
+	}
+	_ = os.Remove(filepath.Join(m.runDir, network+".dns.log"))
+	_ = os.Remove(m.dnsLockFile(network))
 	return nil
 }
 
@@ -285,8 +315,6 @@ func DNSMain(args []string) error {
 		}
 		ready(err)
 	})
-	if pid, ok := aliveFromPidFile(pidFile); ok && pid == os.Getpid() {
-		_ = os.Remove(pidFile)
-	}
+	removeOwnPidFile(pidFile)
 	return err
 }

@@ -132,7 +132,7 @@ func TestConnectConcurrently(t *testing.T) {
 		}
 		h.Close()
 	}
-	if pids := dnsProcesses(t, m.st.dir); len(pids) != 1 {
+	if pids := roleProcesses(t, DNSRole, m.st.dir); len(pids) != 1 {
 		t.Errorf("%d dns servers run for the network, want 1", len(pids))
 	}
 	for i := range n {

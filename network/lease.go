@@ -66,8 +66,8 @@ func (m *Manager) batch(op *leaseOp) leaseResult {
 }
 
 // commitLeases applies a group under the store lock, network by network, and answers every
-// operation. After releases, a network left without endpoints stops its DNS server, or is
-// removed when it is AutoRemove.
+// operation. After releases, a network left without endpoints stops its DNS server (if it
+// has one), or gets its reaper when it is AutoRemove.
 func (m *Manager) commitLeases(group []*leaseOp) {
 	unlock, err := m.st.lock()
 	if err != nil {
@@ -161,9 +161,14 @@ func (m *Manager) commitNetwork(name string, ops []*leaseOp) {
 	if !released || len(n.Endpoints) > 0 {
 		return
 	}
-	if n.AutoRemove {
-		err = m.removeNetwork(n)
-	} else {
+	switch {
+	case n.AutoRemove:
+		// A reaper that cannot start leaves the network to be removed now, as it was
+		// before networks lingered.
+		if m.ensureReaper(n) != nil {
+			err = m.removeNetwork(n)
+		}
+	case n.DNSEnabled:
 		err = m.stopDNS(n.Name)
 	}
 	if err != nil {

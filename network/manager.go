@@ -1,7 +1,8 @@
 // Package network connects containers: one Linux bridge per network with its own subnet,
 // a veth pair per container and network, addresses from a pure IPAM with leases on disk,
 // nftables rules for outbound NAT, isolation and published ports, and a small DNS server per
-// network for service discovery.
+// network for service discovery (except on DefaultNetwork, whose containers use the host's
+// resolvers, as on Docker's default bridge).
 //
 // Every decision a Manager makes is serialized by one flock(2) on the store directory
 // (<root>/networks/.lock), across goroutines and processes, and every mutation follows the
@@ -31,9 +32,12 @@ type Manager struct {
 	storeHash    string       // tags kernel objects (link aliases, nft table, rule comments)
 	defaultStore bool         // the store at /var/lib/stack owns the plain `ip stack` table
 	leases       leaseBatcher // groups the leases of concurrent Connects (lease.go)
+	// autoRemoveDelay is how long an AutoRemove network outlives its last endpoint (reaper.go).
+	autoRemoveDelay time.Duration
 	// Exe is the binary started as `Exe dns <state file> <address>` for each network's DNS
-	// server; Open sets it to the running executable, whose main must dispatch DNSRole to
-	// DNSMain before anything else.
+	// server, and as `Exe netreap ...` for the reaper of an AutoRemove network; Open sets it
+	// to the running executable, whose main must dispatch DNSRole to DNSMain and ReaperRole
+	// to ReaperMain before anything else.
 	Exe string
 }
 
@@ -47,9 +51,15 @@ type Config struct {
 	Labels   map[string]string
 	// Bridge names the bridge device; "" derives stk-<hash> (15 bytes is the kernel's limit).
 	Bridge string
-	// AutoRemove removes the network with its last endpoint (Disconnect, Sweep): for
-	// networks stack creates implicitly, like a project's default network.
+	// AutoRemove removes the network once it has had no endpoint for a few seconds (a
+	// reaper process waits for that, see reaper.go; Remove, and Sweep when the reaper is
+	// gone, do it at once): for networks stack creates implicitly, like DefaultNetwork.
 	AutoRemove bool
+	// DisableDNS gives the network no DNS server: its containers resolve through the host's
+	// resolvers and find no one by name. DefaultNetwork is made so, as Docker's default
+	// bridge is (only user-defined networks resolve container names there); it spares
+	// every `run` on it the start of a server process.
+	DisableDNS bool
 }
 
 // ConnectOptions tune one container's endpoint.
@@ -72,18 +82,11 @@ var nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^
 // Open returns the Manager of the store at root; runDir is the volatile state directory
 // (/run/stack for the default root, else <root>/run).
 func Open(root, runDir string) (*Manager, error) {
-	root, err := filepath.Abs(root)
+	m, err := managerAt(root, runDir)
 	if err != nil {
-		return nil, fmt.Errorf("open network store: %w", err)
+		return nil, err
 	}
-	dir := filepath.Join(root, "networks")
-	m := &Manager{
-		st:           store{dir: dir},
-		runDir:       filepath.Join(runDir, "networks"),
-		storeHash:    shortHash(dir),
-		defaultStore: root == "/var/lib/stack",
-	}
-	for _, d := range []string{dir, m.runDir} {
+	for _, d := range []string{m.st.dir, m.runDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("open network store: %w", err)
 		}
@@ -92,6 +95,23 @@ func Open(root, runDir string) (*Manager, error) {
 		return nil, fmt.Errorf("open network store: find own executable: %w", err)
 	}
 	return m, nil
+}
+
+// managerAt returns the Manager of the store at root without touching the disk (Open makes
+// the store's directories; a reaper must not).
+func managerAt(root, runDir string) (*Manager, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("open network store: %w", err)
+	}
+	dir := filepath.Join(root, "networks")
+	return &Manager{
+		st:              store{dir: dir},
+		runDir:          filepath.Join(runDir, "networks"),
+		storeHash:       shortHash(dir),
+		defaultStore:    root == "/var/lib/stack",
+		autoRemoveDelay: defaultAutoRemoveDelay,
+	}, nil
 }
 
 // Get returns the stored network name.
@@ -162,6 +182,8 @@ func sameConfig(n *Network, cfg Config) error {
 		return differs("gateway (" + n.Gateway.String() + ")")
 	case cfg.Internal != n.Internal:
 		return differs("internal setting")
+	case cfg.DisableDNS == n.DNSEnabled:
+		return differs("DNS setting")
 	}
 	return nil
 }
@@ -179,8 +201,8 @@ func (m *Manager) planNetwork(cfg Config) (*Network, error) {
 	for _, o := range nets {
 		used = append(used, o.Subnet)
 	}
-	n := &Network{Name: cfg.Name, Internal: cfg.Internal, AutoRemove: cfg.AutoRemove, Labels: cfg.Labels,
-		Created: time.Now().UTC(), Endpoints: map[string]*Endpoint{}, Bridge: cfg.Bridge}
+	n := &Network{Name: cfg.Name, Internal: cfg.Internal, AutoRemove: cfg.AutoRemove, DNSEnabled: !cfg.DisableDNS,
+		Labels: cfg.Labels, Created: time.Now().UTC(), Endpoints: map[string]*Endpoint{}, Bridge: cfg.Bridge}
 	if n.Bridge == "" {
 		n.Bridge = bridgePrefix + shortHash(m.st.dir, cfg.Name)
 	}
@@ -212,7 +234,8 @@ func (m *Manager) planNetwork(cfg Config) (*Network, error) {
 	return n, nil
 }
 
-// Remove deletes a network without endpoints: DNS server, bridge, record, rules.
+// Remove deletes a network without endpoints: reaper, DNS server (if any), bridge, record,
+// rules.
 func (m *Manager) Remove(ctx context.Context, name string) error {
 	unlock, err := m.st.lock()
 	if err != nil {
@@ -230,12 +253,18 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 }
 
 // removeNetwork tears n down; the caller holds the lock and has checked it has no endpoints.
+// The reaper goes first: a record that disappears under it means a deleted store.
 func (m *Manager) removeNetwork(n *Network) error {
-	if err := m.stopDNS(n.Name); err != nil {
-		return err
+	if n.AutoRemove {
+		if err := m.stopReaper(n.Name); err != nil {
+			return err
+		}
 	}
-	_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
-	_ = os.Remove(m.dnsLockFile(n.Name))
+	if n.DNSEnabled {
+		if err := m.removeDNS(n.Name); err != nil {
+			return err
+		}
+	}
 	if err := deleteLink(n.Bridge); err != nil {
 		return fmt.Errorf("remove network %s: %w", n.Name, err)
 	}
@@ -247,7 +276,7 @@ func (m *Manager) removeNetwork(n *Network) error {
 
 // Connect gives the container whose network namespace is pinned at netnsPath an interface
 // on network: lease an address (recorded first), create and configure the veth pair, start
-// the network's DNS server if it is not running. Connecting a container that already has an
+// the network's DNS server if it has one and it is not running. Connecting a container that already has an
 // endpoint on the network returns that endpoint.
 //
 // Only the lease holds the store lock: it is the one decision several containers must not
@@ -282,6 +311,9 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 	if err := m.createEndpointLinks(n, e, h); err != nil {
 		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
 	}
+	if !n.DNSEnabled {
+		return e, nil
+	}
 	if err := m.ensureDNS(n); err != nil {
 		return nil, fmt.Errorf("connect %s to %s: %w", containerID, network, err)
 	}
@@ -289,8 +321,8 @@ func (m *Manager) Connect(ctx context.Context, network, containerID, netnsPath s
 }
 
 // Disconnect removes the container's endpoint: the veth pair (deleting the host end takes
-// the container end with it), then the lease. The last endpoint stops the DNS server, and
-// takes an AutoRemove network with it.
+// the container end with it), then the lease. The last endpoint stops the DNS server, or
+// starts the reaper of an AutoRemove network.
 //
 // The veth is deleted without the store lock (the kernel's part takes tens of milliseconds,
 // and containers removed together should not queue for it); the lease is dropped under the

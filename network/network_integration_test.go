@@ -21,6 +21,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/miekg/dns"
 	"github.com/stackhq/stack/internal/testutil"
+	"github.com/stackhq/stack/runtime"
 	"github.com/vishvananda/netlink"
 )
 
@@ -29,10 +30,13 @@ import (
 // it).
 func init() { goruntime.LockOSThread() }
 
-// TestMain lets the test binary play the DNS server role the Manager starts.
+// TestMain lets the test binary play the roles the Manager starts (DNS server, reaper), and
+// the runtime's monitor and init for the tests that run containers.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == DNSRole {
-		if err := DNSMain(os.Args[2:]); err != nil {
+	runtime.RunRole(os.Args)
+	roles := map[string]func([]string) error{DNSRole: DNSMain, ReaperRole: ReaperMain}
+	if len(os.Args) > 1 && roles[os.Args[1]] != nil {
+		if err := roles[os.Args[1]](os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -116,9 +120,9 @@ func assertClean(t *testing.T, m *Manager) {
 	if tab, err := c.ListTableOfFamily(m.tableName(), nftables.TableFamilyIPv4); err == nil && tab != nil {
 		t.Errorf("nftables table %s left behind", m.tableName())
 	}
-	pids, _ := filepath.Glob(filepath.Join(m.runDir, "*.dns.pid"))
+	pids, _ := filepath.Glob(filepath.Join(m.runDir, "*.pid"))
 	for _, p := range pids {
-		t.Errorf("dns server %s left behind", p)
+		t.Errorf("dns server or reaper %s left behind", p)
 	}
 	if nets, _ := m.List(); len(nets) > 0 {
 		t.Errorf("%d network record(s) left behind", len(nets))
@@ -550,7 +554,8 @@ func TestSweepAfterCrash(t *testing.T) {
 }
 
 // TestKillMidCreate kills (SIGKILL) a process that creates networks, endpoints and published
-// ports, at different moments; Sweep then leaves nothing behind.
+// ports, at different moments; Sweep then leaves nothing behind but an idle network whose
+// reaper runs, which Remove (network prune) takes.
 func TestKillMidCreate(t *testing.T) {
 	m := newManager(t)
 	root := filepath.Dir(m.st.dir)
@@ -567,24 +572,31 @@ func TestKillMidCreate(t *testing.T) {
 	}
 	ctx := context.Background()
 	must(t, m.Sweep(ctx, func(string) bool { return false }))
+	if _, err := m.Get("crash"); err == nil && !reaperRunning(m, "crash") {
+		t.Error("Sweep kept an idle auto-remove network without a reaper")
+	}
+	if err := m.Remove(ctx, "crash"); err != nil && !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
 	assertClean(t, m)
-	// A DNS server whose starter died before it recorded itself exits once its network's
-	// state is gone.
+	// A DNS server or a reaper whose starter died before it recorded it exits once its
+	// network's state is gone.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		left := dnsProcesses(t, m.st.dir)
+		left := append(roleProcesses(t, DNSRole, m.st.dir), roleProcesses(t, ReaperRole, root)...)
 		if len(left) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("dns servers still running: %v", left)
+			t.Fatalf("dns servers or reapers still running: %v", left)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-// dnsProcesses returns the pids of DNS servers serving a state file under dir.
-func dnsProcesses(t *testing.T, dir string) []string {
+// roleProcesses returns the pids of the processes playing role (DNSRole, ReaperRole) whose
+// first argument is path or a file under it.
+func roleProcesses(t *testing.T, role, path string) []string {
 	t.Helper()
 	var out []string
 	files, _ := filepath.Glob("/proc/[0-9]*/cmdline")
@@ -594,7 +606,7 @@ func dnsProcesses(t *testing.T, dir string) []string {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if len(args) > 2 && args[1] == DNSRole && strings.HasPrefix(args[2], dir+"/") {
+		if len(args) > 2 && args[1] == role && (args[2] == path || strings.HasPrefix(args[2], path+"/")) {
 			pid := strings.Split(f, "/")[2]
 			if p, _ := strconv.Atoi(pid); processRunning(p) {
 				out = append(out, pid)

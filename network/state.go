@@ -37,6 +37,10 @@ type Network struct {
 	AutoRemove bool              `json:"autoRemove,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
 	Created    time.Time         `json:"created"`
+	// DNSEnabled networks run a DNS server that answers for their containers' names
+	// (dns.go). It is written even when false, so `network inspect` shows which networks
+	// have none (the default network: its containers use the host's resolvers).
+	DNSEnabled bool `json:"dnsEnabled"`
 	// LastIP is the address handed out most recently (Allocate searches after it).
 	LastIP netip.Addr `json:"lastIP,omitzero"`
 	// Endpoints by container ID: the network's leases.
@@ -78,7 +82,9 @@ type store struct{ dir string }
 
 // lock takes the exclusive lock of the store; the returned function releases it. Each call
 // opens its own file description, so goroutines of one process exclude each other too.
-func (s store) lock() (func(), error) { return statefile.Lock(filepath.Join(s.dir, ".lock")) }
+func (s store) lock() (func(), error) { return statefile.Lock(s.lockPath()) }
+
+func (s store) lockPath() string { return filepath.Join(s.dir, ".lock") }
 
 // subnetLockPath is the lock every store on the host takes while it chooses a subnet and
 // gives the new bridge its address. The routing table that PlanSubnet checks is the host's,
@@ -89,7 +95,8 @@ const subnetLockPath = "/run/stack-subnets.lock"
 func (s store) networkPath(name string) string { return filepath.Join(s.dir, name+".json") }
 
 func (s store) loadNetwork(name string) (*Network, error) {
-	var n Network
+	// Records written before DNSEnabled existed lack it, and every network had DNS then.
+	n := Network{DNSEnabled: true}
 	if err := statefile.ReadJSON(s.networkPath(name), &n); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("network %s: %w", name, ErrNotFound)

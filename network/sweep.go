@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -17,10 +16,12 @@ import (
 //  1. endpoints of dead containers: delete their veth (if any survived), drop the lease;
 //  2. published ports of dead containers;
 //  3. networks left without endpoints: stop the DNS server, and remove AutoRemove networks
-//     (bridge and record); networks with endpoints get their bridge and DNS server back;
+//     (bridge and record) unless their reaper runs (it removes them when their delay is
+//     over; Remove does at once); networks with endpoints get their bridge and DNS server
+//     (if they have one) back;
 //  4. links of this store (by alias) that no record names: bridges of networks whose
 //     record is gone, veths of endpoints never recorded or already dropped;
-//  5. DNS servers of networks that no longer exist;
+//  5. DNS servers and reapers of networks that no longer exist;
 //  6. the nftables table, rebuilt from what remains (or deleted).
 //
 // It holds the store lock throughout. A Connect in progress has recorded its endpoint before
@@ -58,18 +59,26 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 				errs = append(errs, err)
 			}
 		}
+		_, reaperRunning := aliveFromPidFile(m.reaperPidFile(n.Name))
 		switch {
 		case len(n.Endpoints) > 0:
 			keep[n.Bridge] = true
 			remaining = append(remaining, n)
 			if err := m.ensureBridge(n); err != nil {
 				errs = append(errs, err)
-			} else if err := m.ensureDNS(n); err != nil {
+			} else if n.DNSEnabled {
+				if err := m.ensureDNS(n); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		case n.AutoRemove && !reaperRunning:
+			if err := m.stopReaper(n.Name); err != nil { // the pid file of one that died
 				errs = append(errs, err)
 			}
-		case n.AutoRemove:
-			if err := m.stopDNS(n.Name); err != nil {
-				errs = append(errs, err)
+			if n.DNSEnabled {
+				if err := m.removeDNS(n.Name); err != nil {
+					errs = append(errs, err)
+				}
 			}
 			if err := deleteLink(n.Bridge); err != nil {
 				errs = append(errs, err)
@@ -77,13 +86,13 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 			if err := m.st.deleteNetwork(n.Name); err != nil {
 				errs = append(errs, err)
 			}
-			_ = os.Remove(filepath.Join(m.runDir, n.Name+".dns.log"))
-			_ = os.Remove(m.dnsLockFile(n.Name))
 		default:
 			keep[n.Bridge] = true
 			remaining = append(remaining, n)
-			if err := m.stopDNS(n.Name); err != nil {
-				errs = append(errs, err)
+			if n.DNSEnabled {
+				if err := m.stopDNS(n.Name); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
 	}
@@ -118,15 +127,15 @@ func (m *Manager) Sweep(ctx context.Context, alive func(containerID string) bool
 		}
 	}
 
-	pidFiles, _ := filepath.Glob(filepath.Join(m.runDir, "*.dns.pid"))
-	for _, f := range pidFiles {
-		name := strings.TrimSuffix(filepath.Base(f), ".dns.pid")
-		if _, err := m.st.loadNetwork(name); errors.Is(err, ErrNotFound) {
-			if err := m.stopDNS(name); err != nil {
-				errs = append(errs, err)
+	for suffix, stop := range map[string]func(string) error{".dns.pid": m.removeDNS, ".reaper.pid": m.stopReaper} {
+		pidFiles, _ := filepath.Glob(filepath.Join(m.runDir, "*"+suffix))
+		for _, f := range pidFiles {
+			name := strings.TrimSuffix(filepath.Base(f), suffix)
+			if _, err := m.st.loadNetwork(name); errors.Is(err, ErrNotFound) {
+				if err := stop(name); err != nil {
+					errs = append(errs, err)
+				}
 			}
-			_ = os.Remove(filepath.Join(m.runDir, name+".dns.log"))
-			_ = os.Remove(m.dnsLockFile(name))
 		}
 	}
 

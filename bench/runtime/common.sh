@@ -1,5 +1,6 @@
 # Shared setup of the runtime benchmarks: a temporary store root with the busybox image
-# (Debian's busybox-static), removed on exit with every container in it.
+# (Debian's busybox-static), removed on exit with every container and network in it (the
+# default network outlives its last container by a few seconds: prune takes it at once).
 set -euo pipefail
 STACK=${STACK_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/bin/stack}
 [ -x "$STACK" ] || { echo "build first: make build (or set STACK_BIN)" >&2; exit 1; }
@@ -8,6 +9,7 @@ ROOT=$(mktemp -d /tmp/stack-bench-XXXXXX)
 export STACK_ROOT=$ROOT
 cleanup() {
 	for id in $("$STACK" container ls -aq 2>/dev/null); do "$STACK" container rm -f "$id" >/dev/null 2>&1 || true; done
+	"$STACK" network prune >/dev/null 2>&1 || true
 	rm -rf "$ROOT"
 }
 trap cleanup EXIT

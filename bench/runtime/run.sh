@@ -1,13 +1,16 @@
 #!/bin/bash
 # Median time of `stack container run --rm IMAGE /bin/true` (busybox, no network: the
-# runtime's own cost), with two references measured in the same run: `stack version` (one
-# start of the binary; a run starts it three times: CLI, monitor, init) and the floor,
-# unshare of the same namespaces + exec. Compare ratios: absolute times depend on the load.
+# runtime's own cost), with three references measured in the same run: the same on the
+# default network (a veth pair made and deleted; the network itself outlives each run by a
+# few seconds, so the runs after the first reuse it), `stack version` (one start of the
+# binary; a run starts it three times: CLI, monitor, init) and the floor, unshare of the
+# same namespaces + exec. Compare ratios: absolute times depend on the load.
 # Usage: bench/runtime/run.sh [runs]   (root; hyperfine from Debian)
 . "$(dirname "$0")/common.sh"
 RUNS=${1:-50}
 hyperfine -N --warmup 5 --runs "$RUNS" --export-json "$ROOT/run.json" \
 	-n "stack run --rm" "$STACK container run --rm --network none $IMAGE /bin/true" \
+	-n "default network" "$STACK container run --rm $IMAGE /bin/true" \
 	-n "stack version" "$STACK version" \
 	-n "unshare floor" "unshare --pid --fork --mount --uts --ipc --net /bin/true"
 python3 - "$ROOT/run.json" <<'PY'

@@ -25,8 +25,13 @@ func main() {
 	// The runtime re-executes this binary for its internal roles (the per-container monitor,
 	// the container's init); they run and exit here, before cobra or anything else starts.
 	runtime.RunRole(os.Args, runtime.Hooks{Release: engine.Release})
-	if len(os.Args) > 1 && os.Args[1] == network.DNSRole {
-		os.Exit(runDNSRole(os.Args[2:]))
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case network.DNSRole:
+			os.Exit(runNetworkRole(network.DNSMain, os.Args[1:]))
+		case network.ReaperRole:
+			os.Exit(runNetworkRole(network.ReaperMain, os.Args[1:]))
+		}
 	}
 	args := hoistProjectFlags(os.Args[1:])
 	root := newRootCmdFor(args)

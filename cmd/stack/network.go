@@ -193,10 +193,12 @@ func newNetworkPruneCmd() *cobra.Command {
 	}
 }
 
-// runDNSRole is the hidden `stack dns` role: a network's DNS server (see network.DNSMain).
-func runDNSRole(args []string) int {
-	if err := network.DNSMain(args); err != nil {
-		fmt.Fprintln(os.Stderr, "stack dns:", err)
+// runNetworkRole runs one of the network's hidden roles, `stack dns` (a network's DNS
+// server, network.DNSMain) and `stack netreap` (the reaper of an AutoRemove network,
+// network.ReaperMain); args[0] names the role.
+func runNetworkRole(role func([]string) error, args []string) int {
+	if err := role(args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "stack %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0

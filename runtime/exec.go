@@ -66,16 +66,17 @@ func (m *Manager) Exec(ctx context.Context, idOrName string, opts ExecOptions) (
 	if len(opts.Cmd) == 0 {
 		return 0, fmt.Errorf("%w: exec: no command", ErrInvalidSpec)
 	}
-	return execIn(ctx, c, opts)
+	return execIn(ctx, c, opts, c.seccompProgram)
 }
 
-// execIn is Exec on a loaded container; the monitor's healthcheck uses it too.
-func execIn(ctx context.Context, c *Container, opts ExecOptions) (int, error) {
+// execIn is Exec on a loaded container with its seccomp program (c.seccompProgram, or the
+// one the monitor was given: its healthchecks do not compile it again).
+func execIn(ctx context.Context, c *Container, opts ExecOptions, seccomp func() ([]unix.SockFilter, error)) (int, error) {
 	cfg, err := c.initConfig()
 	if err != nil {
 		return 0, err
 	}
-	filter, err := c.seccompProgram()
+	filter, err := seccomp()
 	if err != nil {
 		return 0, err
 	}

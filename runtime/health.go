@@ -84,7 +84,7 @@ func (m *monitor) startHealthcheck(s *started) *healthRunner {
 			var out bytes.Buffer
 			start := time.Now()
 			tctx, tcancel := context.WithTimeout(ctx, timeout)
-			code, err := execIn(tctx, c, ExecOptions{Cmd: cmd, Stdout: &limitWriter{&out, healthOutputMax}, Stderr: &limitWriter{&out, healthOutputMax}})
+			code, err := execIn(tctx, c, ExecOptions{Cmd: cmd, Stdout: &limitWriter{&out, healthOutputMax}, Stderr: &limitWriter{&out, healthOutputMax}}, m.seccomp)
 			tcancel()
 			if ctx.Err() != nil {
 				return

@@ -31,7 +31,6 @@ type initConfig struct {
 	Privileged bool
 	Caps       capMask
 	NoNewPrivs bool
-	Seccomp    bool // install the container's filter (Container.seccompProgram)
 	Ulimits    []Ulimit
 	Sysctls    map[string]string
 	Mounts     []Mount

@@ -455,7 +455,7 @@ func (c *Container) initConfig() (initConfig, error) {
 		Args: c.Command(), Env: c.env(), Cwd: cwd, User: user,
 		Hostname: c.hostname(), Domainname: c.Spec.Domainname,
 		Tty: c.Spec.Tty, Reaper: c.Spec.Init, ReadOnly: c.Spec.ReadOnly, Privileged: c.Spec.Privileged,
-		Caps: caps, NoNewPrivs: sec.noNewPrivs, Seccomp: sec.seccomp != seccompUnconfined,
+		Caps: caps, NoNewPrivs: sec.noNewPrivs,
 		Ulimits: c.Spec.Ulimits, Sysctls: c.Spec.Sysctls, Mounts: c.Spec.Mounts,
 		Rootfs: c.rootfs(), Hosts: c.HostsPath(), ResolvConf: c.ResolvConfPath(), HostnameF: c.HostnamePath(),
 	}, nil
@@ -713,6 +713,16 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	if err != nil {
 		return nil, err
 	}
+	// Compiled while the container is prepared, for the message to the monitor.
+	type compiled struct {
+		filter []unix.SockFilter
+		err    error
+	}
+	seccomp := make(chan compiled, 1)
+	go func() {
+		f, err := c.seccompProgram()
+		seccomp <- compiled{f, err}
+	}()
 	// Recorded before mounting: if this process dies midway, the next command reaps it.
 	monStart, _ := procStartTime(mon.cmd.Process.Pid)
 	c.State.MonitorPid, c.State.MonitorStart = mon.cmd.Process.Pid, monStart
@@ -762,7 +772,11 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 		}
 		c.State.NetworkReady = true // saved with the running state (a start killed before: see above)
 	}
-	config, err := json.Marshal(startMessage{Container: c, Init: cfg})
+	filter := <-seccomp
+	if filter.err != nil {
+		return nil, filter.err
+	}
+	config, err := json.Marshal(startMessage{Container: c, Init: cfg, Filter: filterBytes(filter.filter)})
 	if err != nil {
 		return nil, fmt.Errorf("encode init config: %w", err)
 	}
@@ -805,6 +819,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 type startMessage struct {
 	Container *Container
 	Init      initConfig
+	Filter    []byte // the seccomp program (see filterBytes), compiled here: the monitor stays small
 }
 
 // monitorProcess is a started monitor and the pipes to it.

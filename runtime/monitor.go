@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
-	"sync"
 	"syscall"
 	"time"
 
@@ -60,8 +60,8 @@ type monitor struct {
 	dir, run string
 	hooks    Hooks
 	cfg      initConfig
-	filter   func() ([]unix.SockFilter, error) // the seccomp program (nil: none), compiled once
-	prog     *childProgram                     // the last start's, to explain its failure
+	filter   []unix.SockFilter // the seccomp program (nil: none), compiled by the starter
+	prog     *childProgram     // the last start's, to explain its failure
 	host     hostNamespaces
 	c        *Container
 	log      *logWriter
@@ -188,10 +188,11 @@ func (e *startError) Unwrap() error {
 func (m *monitor) readConfig() (bool, error) {
 	f := os.NewFile(monitorConfigFd, "config")
 	defer f.Close()
-	data, err := io.ReadAll(f)
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, 16<<10)) // the usual message's size: one allocation
+	if _, err := buf.ReadFrom(f); err != nil {
 		return false, fmt.Errorf("read init config: %w", err)
 	}
+	data := buf.Bytes()
 	if len(data) == 0 {
 		return false, nil
 	}
@@ -199,21 +200,13 @@ func (m *monitor) readConfig() (bool, error) {
 	if err := json.Unmarshal(data, &msg); err != nil {
 		return false, fmt.Errorf("decode init config: %w", err)
 	}
-	m.c, m.cfg = msg.Container, msg.Init
+	m.c, m.cfg, m.filter = msg.Container, msg.Init, filterFromBytes(msg.Filter)
 	m.c.dir, m.c.run = m.dir, m.run
 	return true, nil
 }
 
 func (m *monitor) init() error {
 	c := m.c
-	// Compiled on another thread while the main one prepares the rootfs.
-	m.filter = sync.OnceValues(func() ([]unix.SockFilter, error) {
-		if !m.cfg.Seccomp || m.cfg.Privileged {
-			return nil, nil
-		}
-		return c.seccompProgram()
-	})
-	go m.filter() //nolint:errcheck // the result is read in fork
 	var err error
 	if m.log, err = openLogWriter(c.LogPath()); err != nil {
 		return err
@@ -467,18 +460,17 @@ func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os
 	if err != nil {
 		return 0, err
 	}
-	filter, err := m.filter()
-	if err != nil {
-		return 0, err
-	}
 	fds := [3]int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())}
-	m.prog = initProgram(&m.cfg, prep, fds, int(errW.Fd()), filter)
+	m.prog = initProgram(&m.cfg, prep, fds, int(errW.Fd()), m.filter)
 	pid, err := m.prog.fork(unix.CLONE_NEWPID, cgroupFd)
 	if err != nil {
 		return 0, fmt.Errorf("start the container's process: %w", err)
 	}
 	return pid, nil
 }
+
+// seccomp is the container's seccomp program, for execs of the healthcheck.
+func (m *monitor) seccomp() ([]unix.SockFilter, error) { return m.filter, nil }
 
 // waitExit waits for the process and for its output to be fully logged, and returns the
 // exit code (128+signal when killed) and whether the OOM killer did it.

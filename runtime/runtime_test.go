@@ -7,10 +7,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestCapabilitySet(t *testing.T) {
@@ -271,4 +274,15 @@ func mustOpen(t *testing.T, path string) *os.File {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestFilterBytes: the seccomp program survives its trip to the monitor.
+func TestFilterBytes(t *testing.T) {
+	f := []unix.SockFilter{{Code: 0x20, K: 4}, {Code: 0x15, Jt: 1, Jf: 2, K: 0xc000003e}, {Code: 6, K: 0x7fff0000}}
+	if got := filterFromBytes(filterBytes(f)); !reflect.DeepEqual(got, f) {
+		t.Errorf("got %v, want %v", got, f)
+	}
+	if filterFromBytes(filterBytes(nil)) != nil {
+		t.Error("no program must stay none")
+	}
 }

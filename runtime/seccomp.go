@@ -552,3 +552,22 @@ func loadSeccomp(filter []unix.SockFilter) error {
 	}
 	return nil
 }
+
+// filterBytes is a seccomp program as the kernel reads it (struct sock_filter, 8 bytes each),
+// the compact form the monitor receives it in; filterFromBytes reads it back.
+func filterBytes(f []unix.SockFilter) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*int(unsafe.Sizeof(f[0])))...)
+}
+
+func filterFromBytes(b []byte) []unix.SockFilter {
+	n := len(b) / int(unsafe.Sizeof(unix.SockFilter{}))
+	if n == 0 {
+		return nil
+	}
+	f := make([]unix.SockFilter, n)
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(b)), b)
+	return f
+}

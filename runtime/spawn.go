@@ -66,6 +66,9 @@ type childFailure struct {
 }
 
 func (p *childProgram) add(what string, ignore syscall.Errno, trap uintptr, args ...uintptr) {
+	if p.ops == nil { // a program has about a hundred steps: one allocation, not eight
+		p.ops, p.what = make([]sysOp, 0, 128), make([]string, 0, 128)
+	}
 	op := sysOp{trap: trap, ignore: ignore}
 	copy(op.args[:], args)
 	p.ops = append(p.ops, op)

@@ -3,7 +3,7 @@
 # runtime's own cost), with three references measured in the same run: the same on the
 # default network (a veth pair made and deleted; the network itself outlives each run by a
 # few seconds, so the runs after the first reuse it), `stack version` (one start of the
-# binary; a run starts it three times: CLI, monitor, init) and the floor, unshare of the
+# binary; a run starts it twice: the CLI and the monitor) and the floor, unshare of the
 # same namespaces + exec. Compare ratios: absolute times depend on the load.
 # Usage: bench/runtime/run.sh [runs]   (root; hyperfine from Debian)
 . "$(dirname "$0")/common.sh"

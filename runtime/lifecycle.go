@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -275,6 +276,12 @@ func (m *Manager) Remove(ctx context.Context, idOrName string, opts RemoveOption
 // removeStore removes what the runtime keeps for a container (after the network is
 // detached): the netns pin, mounts, cgroup, name and directory.
 func removeStore(c *Container) error {
+	if err := RemoveNetNS(c.NetNSPath()); err != nil {
+		return err
+	}
+	if err := c.teardown(); err != nil {
+		return err
+	}
 	purge, err := unlinkStore(c)
 	if err != nil {
 		return err
@@ -325,18 +332,13 @@ func dropOldExitRecords(run string) {
 // deleted (see unlinkStore).
 const removedPrefix = ".removed-"
 
-// unlinkStore is removeStore up to the deletion of the directory, which it moves out of
-// the store first (one rename: from then on the container is gone for every reader) and
-// leaves to purge. The monitor of a --rm container reports the exit between the two, so
-// `run --rm` does not wait for the disk to delete the container's files. A directory left
-// by a process that died before purging is deleted by the next List.
+// unlinkStore takes a container out of the store: its name, then its directory, moved
+// aside in one rename — from then on the container is gone for every reader. purge does
+// the rest: the netns pin, the mounts and the cgroup (if still there) and the files. The
+// monitor of a --rm container reports the exit between the two, so `run --rm` waits for
+// neither the kernel's teardown nor the disk; a directory left by a process that died
+// before purging is purged by the next List.
 func unlinkStore(c *Container) (purge func() error, err error) {
-	if err := RemoveNetNS(c.NetNSPath()); err != nil {
-		return nil, err
-	}
-	if err := c.teardown(); err != nil {
-		return nil, err
-	}
 	link := filepath.Join(filepath.Dir(c.dir), "by-name", c.Name)
 	if owner, err := os.Readlink(link); err == nil && owner == c.ID {
 		if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -347,12 +349,23 @@ func unlinkStore(c *Container) (purge func() error, err error) {
 	if err := os.Rename(c.dir, removed); err != nil {
 		return nil, fmt.Errorf("remove container dir: %w", err)
 	}
-	return func() error {
-		if err := os.RemoveAll(removed); err != nil {
-			return fmt.Errorf("remove container dir: %w", err)
-		}
-		return nil
-	}, nil
+	return func() error { return purgeRemoved(removed, c.run) }, nil
+}
+
+// purgeRemoved deletes what is left of a container whose directory unlinkStore moved to
+// dir: the netns pin, the rootfs mount, the cgroup, the files.
+func purgeRemoved(dir, run string) error {
+	c := &Container{ID: strings.TrimPrefix(filepath.Base(dir), removedPrefix), dir: dir, run: run}
+	if err := RemoveNetNS(c.NetNSPath()); err != nil {
+		return err
+	}
+	if err := c.teardown(); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove container dir: %w", err)
+	}
+	return nil
 }
 
 // Wait blocks until the container is not running and returns its exit code. A container

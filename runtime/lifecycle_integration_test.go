@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 func TestMemoryLimitOOM(t *testing.T) {
@@ -349,6 +350,34 @@ func TestWaitAutoRemoved(t *testing.T) {
 	}
 	if _, err := m.Get(c.ID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("still there after --rm: %v", err)
+	}
+}
+
+// A --rm container's monitor killed after it took the container out of the store but
+// before it purged it: the next List tears down and deletes what is left.
+func TestListPurgesRemoved(t *testing.T) {
+	m := newTestManager(t)
+	c := startDetached(t, m, nil, "sleep", "60")
+	if err := unix.Kill(c.State.MonitorPid, unix.SIGKILL); err != nil { // takes PID 1 with it
+		t.Fatal(err)
+	}
+	waitFor(t, "the container's end", 5*time.Second, func() bool { return !processAlive(c.State.Pid, c.State.PidStart) })
+	// What unlinkStore leaves: the name gone, the directory moved aside, still mounted, its
+	// cgroup and network namespace pin still there.
+	purge, err := unlinkStore(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = purge // never called: the monitor died
+	if _, err := m.Get(c.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("still found after unlink: %v", err)
+	}
+	if _, err := m.List(ListOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	assertNoLeftovers(t, c, true)
+	if removed := filepath.Join(filepath.Dir(c.dir), removedPrefix+c.ID); fileExists(removed) {
+		t.Errorf("%s remains", removed)
 	}
 }
 

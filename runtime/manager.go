@@ -125,7 +125,7 @@ func (m *Manager) List(opts ListOptions) ([]*Container, error) {
 	var out []*Container
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), removedPrefix) {
-			_ = os.RemoveAll(filepath.Join(m.dir, e.Name())) // its remover died (see unlinkStore)
+			_ = purgeRemoved(filepath.Join(m.dir, e.Name()), m.run) // its remover died (see unlinkStore)
 		}
 		if !isID(e.Name()) {
 			continue

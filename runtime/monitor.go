@@ -527,6 +527,7 @@ func (m *monitor) update(fn func(c *Container)) error {
 		// Ended for good (see end) and --rm: removed under this same lock instead of saved,
 		// so no other command meets it half gone. If that fails, it stays, as exited.
 		if err := m.remove(); err != nil {
+			_ = c.teardown()
 			_ = c.save()
 			return err
 		}
@@ -616,10 +617,13 @@ func (m *monitor) finish(cause error) {
 	m.wrapUp()
 }
 
-// end records the final exit on c (under the lock): rootfs unmounted, cgroup removed, the
-// monitor no longer the owner.
+// end records the final exit on c (under the lock): rootfs unmounted, cgroup removed (for
+// a --rm container after the exit is reported, see remove), the monitor no longer the
+// owner.
 func (m *monitor) end(c *Container, cause error) {
-	_ = c.teardown()
+	if !c.Spec.AutoRemove {
+		_ = c.teardown()
+	}
 	c.State.MonitorPid, c.State.MonitorStart = 0, 0
 	c.State.Pid, c.State.PidStart = 0, 0
 	c.State.Status = StatusExited

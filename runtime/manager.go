@@ -48,7 +48,7 @@ type Manager struct {
 	images *image.Store
 
 	spareMu sync.Mutex
-	spare   *monitorProcess // Prefork's, for the container with its ID
+	spare   *spareMonitor // Prefork's, for the container with its ID
 
 	// Network, when set, attaches containers to networks at their first start and detaches
 	// them at removal.
@@ -679,11 +679,12 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 		}
 		return nil, nil
 	}
-	mon := m.takeSpare(c.dir)
-	if mon == nil {
-		if mon, err = spawnMonitor(c.dir, m.run); err != nil {
-			return nil, err
-		}
+	mon, err := m.takeSpare(c.dir)
+	if mon == nil && err == nil {
+		mon, err = spawnMonitor(c.dir, m.run)
+	}
+	if err != nil {
+		return nil, err
 	}
 	defer mon.config.Close() // unsent: the monitor gives up
 	recorded := false        // the new monitor is in the state: a failure is recorded too
@@ -824,7 +825,6 @@ type startMessage struct {
 
 // monitorProcess is a started monitor and the pipes to it.
 type monitorProcess struct {
-	dir    string
 	cmd    *exec.Cmd
 	report *reportReader // its reports
 	config *os.File      // where the init config goes
@@ -857,27 +857,40 @@ func spawnMonitor(dir, run string) (*monitorProcess, error) {
 		return nil, fmt.Errorf("start monitor: %w", err)
 	}
 	go cmd.Wait() //nolint:errcheck // reaps the monitor if this process outlives it
-	return &monitorProcess{dir: dir, cmd: cmd, report: &reportReader{f: r, reader: bufio.NewReader(r)}, config: configW}, nil
+	return &monitorProcess{cmd: cmd, report: &reportReader{f: r, reader: bufio.NewReader(r)}, config: configW}, nil
+}
+
+// spareMonitor is a monitor Prefork is starting (or started) for the container in dir.
+type spareMonitor struct {
+	dir   string
+	ready chan struct{} // closed once the spawn is done: mon or err is set
+	mon   *monitorProcess
+	err   error
 }
 
 // Prefork starts the monitor for the next container Create makes, before it exists, so the
 // monitor's process start-up (a few milliseconds) overlaps with creating the container and
-// preparing its start instead of following them (`run`). Create gives that container the ID
-// the monitor was started for; the next start of it uses the monitor. A monitor left unused
-// exits when this process does (its config pipe closes).
-func (m *Manager) Prefork() error {
-	mon, err := spawnMonitor(filepath.Join(m.dir, newID()), m.run)
-	if err != nil {
-		return err
-	}
+// preparing its start instead of following them (`run`). Even the fork and exec run on
+// another thread (the forking thread waits until the exec is done, ~2 ms here). Create gives
+// that container the ID the monitor was started for; the next start of it uses the monitor
+// (and reports a failure to start it). A monitor left unused exits when this process does
+// (its config pipe closes).
+func (m *Manager) Prefork() {
+	s := &spareMonitor{dir: filepath.Join(m.dir, newID()), ready: make(chan struct{})}
+	go func() {
+		s.mon, s.err = spawnMonitor(s.dir, m.run)
+		close(s.ready)
+	}()
 	m.spareMu.Lock()
 	old := m.spare
-	m.spare = mon
+	m.spare = s
 	m.spareMu.Unlock()
 	if old != nil {
-		old.discard()
+		<-old.ready
+		if old.mon != nil {
+			old.mon.discard()
+		}
 	}
-	return nil
 }
 
 // nextID is the ID for a new container: the preforked monitor's, if one waits.
@@ -890,16 +903,18 @@ func (m *Manager) nextID() string {
 	return newID()
 }
 
-// takeSpare hands over the preforked monitor if it was started for dir.
-func (m *Manager) takeSpare(dir string) *monitorProcess {
+// takeSpare hands over the preforked monitor if it was started for dir (nil, nil if not).
+func (m *Manager) takeSpare(dir string) (*monitorProcess, error) {
 	m.spareMu.Lock()
-	defer m.spareMu.Unlock()
-	mon := m.spare
-	if mon == nil || mon.dir != dir {
-		return nil
+	s := m.spare
+	if s == nil || s.dir != dir {
+		m.spareMu.Unlock()
+		return nil, nil
 	}
 	m.spare = nil
-	return mon
+	m.spareMu.Unlock()
+	<-s.ready
+	return s.mon, s.err
 }
 
 // discard lets an unused monitor go: it exits at the closed config pipe.

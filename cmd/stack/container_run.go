@@ -268,10 +268,7 @@ func runContainer(cmd *cobra.Command, spec runtime.Spec, mounts []volume.Mount, 
 		return err
 	}
 	m := e.Containers
-	// The container's monitor starts up while the container is created (see Prefork).
-	if err := m.Prefork(); err != nil {
-		return err
-	}
+	m.Prefork() // the container's monitor starts up while the container is created
 	c, err := createContainer(ctx, e, spec, mounts)
 	if err != nil {
 		return err

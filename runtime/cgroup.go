@@ -331,10 +331,10 @@ func (c *cgroup) pids() ([]int, error) {
 // 2 ms each, 20 ms over the ten hierarchies here. A thread moving itself (pid "0" into
 // tasks) skips that lock. The files are opened up front, while /sys/fs/cgroup is still the
 // host's (exec enters the container's mount namespace in between).
-func joinThread(id string) (leave func(), joined []string, err error) {
+func joinThread(id string) (leave func(), err error) {
 	orig, err := os.ReadFile("/proc/thread-self/cgroup")
 	if err != nil {
-		return nil, nil, fmt.Errorf("join cgroup: %w", err)
+		return nil, fmt.Errorf("join cgroup: %w", err)
 	}
 	var back, into []*os.File
 	closeAll := func(fs []*os.File) {
@@ -354,7 +354,6 @@ func joinThread(id string) (leave func(), joined []string, err error) {
 			continue // a hierarchy the container has no group in
 		}
 		into = append(into, f)
-		joined = append(joined, parts[1])
 		if b, err := os.OpenFile(filepath.Join(dir, parts[2], "tasks"), os.O_WRONLY, 0); err == nil {
 			back = append(back, b)
 		}
@@ -362,7 +361,7 @@ func joinThread(id string) (leave func(), joined []string, err error) {
 	defer closeAll(into)
 	if len(into) == 0 {
 		closeAll(back)
-		return nil, nil, fmt.Errorf("join cgroup %s: no hierarchy has it", id)
+		return nil, fmt.Errorf("join cgroup %s: no hierarchy has it", id)
 	}
 	leave = func() {
 		for _, f := range back {
@@ -373,10 +372,34 @@ func joinThread(id string) (leave func(), joined []string, err error) {
 	for _, f := range into {
 		if _, err := f.WriteString("0"); err != nil {
 			leave()
-			return nil, nil, fmt.Errorf("join cgroup %s: %w", f.Name(), err)
+			return nil, fmt.Errorf("join cgroup %s: %w", f.Name(), err)
 		}
 	}
-	return leave, joined, nil
+	return leave, nil
+}
+
+// cgroupHierarchies lists the v1 hierarchies the container has a group in, by their
+// controllers as /proc/self/cgroup names them ("memory", "cpu,cpuacct"); none on v2.
+func cgroupHierarchies(id string) []string {
+	if unified() {
+		return nil
+	}
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || parts[1] == "" {
+			continue
+		}
+		dir := filepath.Join(cgroupMountpoint, strings.Split(strings.TrimPrefix(parts[1], "name="), ",")[0])
+		if fileExists(filepath.Join(dir, cgroupParent, id)) {
+			out = append(out, parts[1])
+		}
+	}
+	return out
 }
 
 // killAll sends SIGKILL to every process of the cgroup until it is empty (a fork between

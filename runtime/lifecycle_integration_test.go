@@ -381,6 +381,24 @@ func TestListPurgesRemoved(t *testing.T) {
 	}
 }
 
+// A container that writes nothing leaves its own layer empty: the mount points of /proc,
+// /sys, /dev and the /etc files come from the store's init layer.
+func TestInitLayerKeepsUpperEmpty(t *testing.T) {
+	m := newTestManager(t)
+	c := startDetached(t, m, nil, "sh", "-c", "cat /etc/hostname /etc/hosts >/dev/null")
+	if code, err := m.Wait(context.Background(), c.ID); err != nil || code != 0 {
+		t.Fatalf("wait: %d %v", code, err)
+	}
+	ents, err := os.ReadDir(filepath.Join(c.dir, "upper"))
+	if err != nil || len(ents) != 0 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("upper: %v %v, want empty", names, err)
+	}
+}
+
 func TestRestartPolicy(t *testing.T) {
 	m := newTestManager(t)
 	ctx := context.Background()

@@ -331,10 +331,10 @@ func (c *cgroup) pids() ([]int, error) {
 // 2 ms each, 20 ms over the ten hierarchies here. A thread moving itself (pid "0" into
 // tasks) skips that lock. The files are opened up front, while /sys/fs/cgroup is still the
 // host's (exec enters the container's mount namespace in between).
-func joinThread(id string) (leave func(), err error) {
+func joinThread(id string) (leave func(), joined []string, err error) {
 	orig, err := os.ReadFile("/proc/thread-self/cgroup")
 	if err != nil {
-		return nil, fmt.Errorf("join cgroup: %w", err)
+		return nil, nil, fmt.Errorf("join cgroup: %w", err)
 	}
 	var back, into []*os.File
 	closeAll := func(fs []*os.File) {
@@ -354,6 +354,7 @@ func joinThread(id string) (leave func(), err error) {
 			continue // a hierarchy the container has no group in
 		}
 		into = append(into, f)
+		joined = append(joined, parts[1])
 		if b, err := os.OpenFile(filepath.Join(dir, parts[2], "tasks"), os.O_WRONLY, 0); err == nil {
 			back = append(back, b)
 		}
@@ -361,7 +362,7 @@ func joinThread(id string) (leave func(), err error) {
 	defer closeAll(into)
 	if len(into) == 0 {
 		closeAll(back)
-		return nil, fmt.Errorf("join cgroup %s: no hierarchy has it", id)
+		return nil, nil, fmt.Errorf("join cgroup %s: no hierarchy has it", id)
 	}
 	leave = func() {
 		for _, f := range back {
@@ -372,34 +373,10 @@ func joinThread(id string) (leave func(), err error) {
 	for _, f := range into {
 		if _, err := f.WriteString("0"); err != nil {
 			leave()
-			return nil, fmt.Errorf("join cgroup %s: %w", f.Name(), err)
+			return nil, nil, fmt.Errorf("join cgroup %s: %w", f.Name(), err)
 		}
 	}
-	return leave, nil
-}
-
-// cgroupHierarchies lists the v1 hierarchies the container has a group in, by their
-// controllers as /proc/self/cgroup names them ("memory", "cpu,cpuacct"); none on v2.
-func cgroupHierarchies(id string) []string {
-	if unified() {
-		return nil
-	}
-	data, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return nil
-	}
-	var out []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 || parts[1] == "" {
-			continue
-		}
-		dir := filepath.Join(cgroupMountpoint, strings.Split(strings.TrimPrefix(parts[1], "name="), ",")[0])
-		if fileExists(filepath.Join(dir, cgroupParent, id)) {
-			out = append(out, parts[1])
-		}
-	}
-	return out
+	return leave, joined, nil
 }
 
 // killAll sends SIGKILL to every process of the cgroup until it is empty (a fork between

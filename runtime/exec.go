@@ -160,7 +160,7 @@ func execIn(ctx context.Context, c *Container, opts ExecOptions, seccomp func() 
 		leave := func() {}
 		var err error
 		if cgFile == nil { // v1: join now, while /sys/fs/cgroup is the host's
-			leave, err = joinThread(c.ID)
+			leave, _, err = joinThread(c.ID)
 		}
 		if err == nil {
 			err = enterThread(nsFds)

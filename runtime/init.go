@@ -85,23 +85,22 @@ var (
 // set; other users keep none, as in Docker ≥ 20.10), resets every signal disposition, and
 // execs. With --init it forks once more first and stays PID 1 (see opReap).
 
-// prepared is what prepareRootfs found for the child. It travels to the monitor in the
-// start message when the starter prepared the rootfs (see Manager.start).
+// prepared is what prepareRootfs found for the child.
 type prepared struct {
-	Proc    string // the host-side path of the container's /proc mount point
-	DevNull string // and of its /dev/null (what masks files)
-	Cgroups []cgroupMount
-	// CgroupTmpfs is the tmpfs holding the v1 hierarchies' mount points, remounted
+	proc    string // the host-side path of the container's /proc mount point
+	devNull string // and of its /dev/null (what masks files)
+	cgroups []cgroupMount
+	// cgroupTmpfs is the tmpfs holding the v1 hierarchies' mount points, remounted
 	// read-only once they are mounted ("" on v2).
-	CgroupTmpfs string
-	Path        string // the executable, as the container sees it
-	User        execUser
-	Env         []string
+	cgroupTmpfs string
+	path        string // the executable, as the container sees it
+	user        execUser
+	env         []string
 }
 
 // cgroupMount is a cgroup filesystem the child mounts at /sys/fs/cgroup: inside the
 // container's cgroup namespace it shows the container's own group as its root.
-type cgroupMount struct{ Target, FSType, Data string }
+type cgroupMount struct{ target, fstype, data string }
 
 // prepareRootfs is the monitor-thread half (see above). console is the terminal to bind at
 // /dev/console, if the container has one; hierarchies are the v1 hierarchies the container
@@ -115,7 +114,7 @@ func prepareRootfs(cfg *initConfig, console string, hierarchies []string) (*prep
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{Proc: paths.proc, DevNull: filepath.Join(paths.dev, "null")}
+	p := &prepared{proc: paths.proc, devNull: filepath.Join(paths.dev, "null")}
 	if err := p.prepareCgroups(paths.sys, hierarchies); err != nil {
 		return nil, err
 	}
@@ -177,7 +176,7 @@ func prepareRootfs(cfg *initConfig, console string, hierarchies []string) (*prep
 	if !hasEnv(env, "HOME") {
 		env = append(env, "HOME="+user.Home)
 	}
-	p.Path, p.User, p.Env = path, user, env
+	p.path, p.user, p.env = path, user, env
 	return p, nil
 }
 
@@ -188,13 +187,13 @@ func prepareRootfs(cfg *initConfig, console string, hierarchies []string) (*prep
 func (p *prepared) prepareCgroups(sys string, hierarchies []string) error {
 	dir := filepath.Join(sys, "fs", "cgroup")
 	if unified() {
-		p.Cgroups = []cgroupMount{{Target: dir, FSType: "cgroup2"}}
+		p.cgroups = []cgroupMount{{target: dir, fstype: "cgroup2"}}
 		return nil
 	}
 	if err := mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755"); err != nil {
 		return err
 	}
-	p.CgroupTmpfs = dir
+	p.cgroupTmpfs = dir
 	for _, controllers := range hierarchies {
 		name := strings.TrimPrefix(controllers, "name=")
 		if err := os.Mkdir(filepath.Join(dir, name), 0o555); err != nil {
@@ -207,7 +206,7 @@ func (p *prepared) prepareCgroups(sys string, hierarchies []string) error {
 				}
 			}
 		}
-		p.Cgroups = append(p.Cgroups, cgroupMount{Target: filepath.Join(dir, name), FSType: "cgroup", Data: controllers})
+		p.cgroups = append(p.cgroups, cgroupMount{target: filepath.Join(dir, name), fstype: "cgroup", data: controllers})
 	}
 	return nil
 }
@@ -242,16 +241,16 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 		}
 	}
 	const nosuidNodevNoexec = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	mountOp("proc", p.Proc, "proc", nosuidNodevNoexec, "", 0)
+	mountOp("proc", p.proc, "proc", nosuidNodevNoexec, "", 0)
 	cgroupFlags := uintptr(nosuidNodevNoexec | unix.MS_RDONLY)
 	if cfg.Privileged {
 		cgroupFlags &^= unix.MS_RDONLY
 	}
-	for _, m := range p.Cgroups {
-		mountOp(m.FSType, m.Target, m.FSType, cgroupFlags, m.Data, 0)
+	for _, m := range p.cgroups {
+		mountOp(m.fstype, m.target, m.fstype, cgroupFlags, m.data, 0)
 	}
-	if p.CgroupTmpfs != "" {
-		mountOp("", p.CgroupTmpfs, "", unix.MS_REMOUNT|cgroupFlags, "mode=755", 0)
+	if p.cgroupTmpfs != "" {
+		mountOp("", p.cgroupTmpfs, "", unix.MS_REMOUNT|cgroupFlags, "mode=755", 0)
 	}
 	if !cfg.Privileged {
 		// Paths the kernel does not have are skipped (ENOENT); the host's /proc tells
@@ -260,15 +259,15 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 			if !strings.HasPrefix(path, "/proc/") {
 				continue
 			}
-			target := p.Proc + strings.TrimPrefix(path, "/proc")
+			target := p.proc + strings.TrimPrefix(path, "/proc")
 			if st, err := os.Stat(path); err == nil && st.IsDir() {
 				mountOp("tmpfs", target, "tmpfs", unix.MS_RDONLY, "size=0", unix.ENOENT)
 			} else {
-				mountOp(p.DevNull, target, "", unix.MS_BIND, "", unix.ENOENT)
+				mountOp(p.devNull, target, "", unix.MS_BIND, "", unix.ENOENT)
 			}
 		}
 		for _, path := range readonlyPaths {
-			target := p.Proc + strings.TrimPrefix(path, "/proc")
+			target := p.proc + strings.TrimPrefix(path, "/proc")
 			mountOp(target, target, "", unix.MS_BIND|unix.MS_REC, "", unix.ENOENT)
 			mountOp("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|nosuidNodevNoexec, "", unix.ENOENT)
 		}
@@ -311,7 +310,7 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 		}
 	}
 	add("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", 0, unix.SYS_PRCTL, unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL)
-	u := p.User
+	u := p.user
 	gids := make([]uint32, len(u.Groups))
 	for i, g := range u.Groups {
 		gids[i] = uint32(g)
@@ -351,7 +350,7 @@ func initProgram(cfg *initConfig, p *prepared, stdio [3]int, errFd int, filter [
 		add("fork the program under init", 0, opReap)
 	}
 	add("unblock signals", 0, unix.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, ptr(prog, uint64(0)), 0, 8)
-	add("exec "+p.Path, 0, opExec, prog.str(p.Path), prog.strv(cfg.Args), prog.strv(p.Env))
+	add("exec "+p.path, 0, opExec, prog.str(p.path), prog.strv(cfg.Args), prog.strv(p.env))
 	return prog
 }
 

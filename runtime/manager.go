@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -825,13 +824,7 @@ func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, 
 	if filter.err != nil {
 		return nil, filter.err
 	}
-	prep, err := prepareOnThread(c, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer close(prep.done)
-	config, err := json.Marshal(startMessage{Container: c, Init: cfg, Filter: filterBytes(filter.filter),
-		Prepared: prep.prepared, Namespaces: prep.ns})
+	config, err := json.Marshal(startMessage{Container: c, Init: cfg, Filter: filterBytes(filter.filter)})
 	if err != nil {
 		return nil, fmt.Errorf("encode init config: %w", err)
 	}
@@ -875,57 +868,6 @@ type startMessage struct {
 	Container *Container
 	Init      initConfig
 	Filter    []byte // the seccomp program (see filterBytes), compiled here: the monitor stays small
-	// Prepared is the rootfs as prepareRootfs left it in the namespaces at Namespaces
-	// (/proc/PID/task/TID/ns of the starter's thread, see prepareOnThread).
-	Prepared   *prepared
-	Namespaces string
-}
-
-// preparedNamespaces is a thread of this process holding the mount, UTS and IPC namespaces
-// it prepared a container's rootfs in (see prepareOnThread), until done is closed.
-type preparedNamespaces struct {
-	prepared *prepared
-	ns       string // /proc/PID/task/TID/ns of the thread
-	done     chan struct{}
-}
-
-// prepareOnThread prepares the rootfs of a container's first start on a thread of the
-// starter, in fresh mount, UTS and IPC namespaces and the container's network namespace, as
-// the monitor does for a restart (prepareRootfs). The monitor is still starting up
-// meanwhile (a process start-up of several milliseconds): doing the work here takes it off
-// the path to the container's process. The monitor joins the thread's namespaces before it
-// forks; the thread holds them until then (done), and is never unlocked, so it ends there.
-func prepareOnThread(c *Container, cfg *initConfig) (*preparedNamespaces, error) {
-	pn := &preparedNamespaces{done: make(chan struct{})}
-	result := make(chan error, 1)
-	go func() {
-		goruntime.LockOSThread()
-		result <- func() error {
-			if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC); err != nil {
-				return fmt.Errorf("unshare(CLONE_FS|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC): %w", err)
-			}
-			netns, err := os.Open(c.NetNSPath())
-			if err != nil {
-				return fmt.Errorf("open network namespace: %w", err)
-			}
-			err = unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET)
-			netns.Close()
-			if err != nil {
-				return fmt.Errorf("setns(%s): %w", c.NetNSPath(), err)
-			}
-			if pn.prepared, err = prepareRootfs(cfg, "", cgroupHierarchies(c.ID)); err != nil {
-				return err
-			}
-			pn.ns = fmt.Sprintf("/proc/%d/task/%d/ns", os.Getpid(), unix.Gettid())
-			return nil
-		}()
-		<-pn.done
-	}()
-	if err := <-result; err != nil {
-		close(pn.done)
-		return nil, err
-	}
-	return pn, nil
 }
 
 // monitorProcess is a started monitor and the pipes to it.

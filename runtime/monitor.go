@@ -62,20 +62,16 @@ type monitor struct {
 	cfg      initConfig
 	filter   []unix.SockFilter // the seccomp program (nil: none), compiled by the starter
 	prog     *childProgram     // the last start's, to explain its failure
-	// prepared and preparedNS: the rootfs the starter prepared for the first start, and
-	// where its namespaces are (/proc/PID/task/TID/ns).
-	prepared   *prepared
-	preparedNS string
-	host       hostNamespaces
-	c          *Container
-	log        *logWriter
-	report     *os.File
-	wake       chan os.Signal // SIGUSR1: stop requested during back-off
-	backoff    uint           // restarts in a row without 10 s of good running
-	stdin      *os.File       // write end of the container's stdin (OpenStdin), or the pty master
-	attach     *attachServer  // with OpenStdin: feeds stdin from `run -i` and `attach`
-	orphan     bool           // another monitor runs the container now (see update)
-	purge      func()         // deletes the files of a removed --rm container (see remove)
+	host     hostNamespaces
+	c        *Container
+	log      *logWriter
+	report   *os.File
+	wake     chan os.Signal // SIGUSR1: stop requested during back-off
+	backoff  uint           // restarts in a row without 10 s of good running
+	stdin    *os.File       // write end of the container's stdin (OpenStdin), or the pty master
+	attach   *attachServer  // with OpenStdin: feeds stdin from `run -i` and `attach`
+	orphan   bool           // another monitor runs the container now (see update)
+	purge    func()         // deletes the files of a removed --rm container (see remove)
 }
 
 // runMonitor is the "monitor" role. It keeps its footprint small (see monitorEnv): no
@@ -95,7 +91,7 @@ func runMonitor(dir, run string, hooks Hooks) {
 	// What needs no container comes first: the starter is still preparing it meanwhile.
 	// Building encoding/json's caches for the start message's types takes about a
 	// millisecond: done while this thread waits for the message.
-	go json.Marshal(startMessage{Container: &Container{}, Prepared: &prepared{}}) //nolint:errcheck // warm-up only
+	go json.Marshal(startMessage{Container: &Container{}}) //nolint:errcheck // warm-up only
 	host, err := openHostNamespaces()
 	if err == nil {
 		m.host = host
@@ -208,7 +204,6 @@ func (m *monitor) readConfig() (bool, error) {
 		return false, fmt.Errorf("decode init config: %w", err)
 	}
 	m.c, m.cfg, m.filter = msg.Container, msg.Init, filterFromBytes(msg.Filter)
-	m.prepared, m.preparedNS = msg.Prepared, msg.Namespaces
 	m.c.dir, m.c.run = m.dir, m.run
 	return true, nil
 }
@@ -447,37 +442,26 @@ func (m *monitor) startOnce() (_ *started, retErr error) {
 // child into a new PID namespace (on v2 straight into the cgroup); then it returns to the
 // host's namespaces. The child keeps the prepared namespaces.
 func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os.File, console string) (int, error) {
-	prep := m.prepared
-	m.prepared = nil // restarts prepare the rootfs here
-	if prep != nil {
-		if err := m.joinPrepared(); err != nil {
-			return 0, err
-		}
-	} else if err := m.host.enter(); err != nil {
+	if err := m.host.enter(); err != nil {
 		return 0, err
 	}
 	defer m.host.leave()
 	if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
 		return 0, fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
 	}
+	var hierarchies []string
 	if !unified() {
 		// Born in the container's cgroup: this thread joins for the fork, then leaves.
-		leave, err := joinThread(m.c.ID)
+		leave, joined, err := joinThread(m.c.ID)
 		if err != nil {
 			return 0, err
 		}
 		defer leave()
+		hierarchies = joined
 	}
-	if prep == nil {
-		var err error
-		if prep, err = prepareRootfs(&m.cfg, console, cgroupHierarchies(m.c.ID)); err != nil {
-			return 0, err
-		}
-	} else if console != "" {
-		// The terminal is this process's; the rest of /dev was prepared.
-		if err := bindInto(m.cfg.Rootfs, console, "/dev/console", false, nil); err != nil {
-			return 0, err
-		}
+	prep, err := prepareRootfs(&m.cfg, console, hierarchies)
+	if err != nil {
+		return 0, err
 	}
 	fds := [3]int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())}
 	m.prog = initProgram(&m.cfg, prep, fds, int(errW.Fd()), m.filter)
@@ -486,24 +470,6 @@ func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os
 		return 0, fmt.Errorf("start the container's process: %w", err)
 	}
 	return pid, nil
-}
-
-// joinPrepared moves the main thread into the mount, UTS and IPC namespaces the starter
-// prepared for the first start (see Manager.start); its thread holds them until the
-// monitor reports.
-func (m *monitor) joinPrepared() error {
-	for _, ns := range []string{"mnt", "uts", "ipc"} {
-		fd, err := unix.Open(filepath.Join(m.preparedNS, ns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open the prepared %s namespace: %w", ns, err)
-		}
-		err = unix.Setns(fd, 0)
-		unix.Close(fd)
-		if err != nil {
-			return fmt.Errorf("join the prepared %s namespace: %w", ns, err)
-		}
-	}
-	return nil
 }
 
 // seccomp is the container's seccomp program, for execs of the healthcheck.

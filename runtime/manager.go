@@ -700,18 +700,18 @@ func (r *reportReader) Close() error { return r.f.Close() }
 // Order, and why: the container's lock is held throughout, so two starts cannot race.
 //  1. reap what a dead monitor left, and undo what an interrupted start left (see
 //     clearInterruptedStart);
-//  2. fork the monitor (setsid, detached from the terminal) at once, so its process
-//     start-up overlaps with the next steps; it waits for the init config on a pipe, and
-//     exits quietly if the pipe closes without one (this start failed or was killed). Its
-//     PID is saved right away, so a start killed from here on leaves a monitor the next
-//     start can find;
-//  3. mount the overlay and create the cgroup with its limits (the monitor puts init in it
-//     before init does anything);
-//  4. pin a network namespace if the container has none and let the attacher plug it in,
-//     so the program finds its network ready; the pin lives until rm;
-//  5. send the init config: the monitor starts the container's process and reports its
-//     PID or the error;
-//  6. record the running state with the monitor's and PID 1's start times (liveness).
+//  2. take the monitor Prefork started for this container, or fork one now (setsid,
+//     detached from the terminal), so its process start-up overlaps with the next steps;
+//     it waits for the start message on a pipe, and exits quietly if the pipe closes
+//     without one (this start failed or was killed). Its PID is saved right away, so a
+//     start killed from here on leaves a monitor the next start can find;
+//  3. mount the overlay and create the cgroup with its limits (the monitor forks the
+//     container's process into it), and meanwhile pin a new network namespace if the
+//     container has none; the attacher plugs it in, so the program finds its network
+//     ready; the pin lives until rm;
+//  4. send the start message (see startMessage): the monitor starts the container's
+//     process and reports its PID or the error;
+//  5. record the running state with the monitor's and PID 1's start times (liveness).
 //
 // Failure at any step undoes the earlier ones (the pinned netns stays for the next try).
 func (m *Manager) start(ctx context.Context, idOrName string) (_ *reportReader, retErr error) {

@@ -384,21 +384,10 @@ func (c *Container) writeEtcFiles() error {
 		}
 		hosts += ip + "\t" + host + "\n"
 	}
-	var resolv strings.Builder
-	if f, err := os.Open("/etc/resolv.conf"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			line := sc.Text()
-			if fs := strings.Fields(line); len(fs) >= 2 && fs[0] == "nameserver" && (strings.HasPrefix(fs[1], "127.") || fs[1] == "::1") {
-				continue
-			}
-			resolv.WriteString(line + "\n")
-		}
-		f.Close()
-	}
+	resolv := containerResolvConf("/etc/resolv.conf", "/run/systemd/resolve/resolv.conf")
 	for _, f := range []struct {
 		path, data string
-	}{{c.HostsPath(), hosts}, {c.ResolvConfPath(), resolv.String()}, {c.HostnamePath(), c.hostname() + "\n"}} {
+	}{{c.HostsPath(), hosts}, {c.ResolvConfPath(), resolv}, {c.HostnamePath(), c.hostname() + "\n"}} {
 		if err := writeNewFile(f.path, f.data, 0o644); err != nil {
 			return err
 		}
@@ -428,6 +417,43 @@ func writeNewFile(path, data string, perm os.FileMode) (retErr error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// containerResolvConf is the resolv.conf of a container that its networks give no DNS
+// server, as Docker makes it: the host's (hostConf) without loopback nameservers, which are
+// the host's own and unreachable from the container's network namespace; when they were all
+// there is (systemd-resolved's stub), the upstream servers resolvedConf lists instead; and
+// when still no nameserver is left, Google's public ones, Docker's fallback.
+func containerResolvConf(hostConf, resolvedConf string) string {
+	out, n := withoutLoopbackNameservers(hostConf)
+	if n == 0 {
+		if alt, m := withoutLoopbackNameservers(resolvedConf); m > 0 {
+			return alt
+		}
+		out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+	}
+	return out
+}
+
+// withoutLoopbackNameservers reads a resolv.conf (a missing one is empty) and returns it
+// without its loopback nameservers, and how many nameservers are left.
+func withoutLoopbackNameservers(path string) (string, int) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", 0
+	}
+	var out strings.Builder
+	n := 0
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		if fs := strings.Fields(line); len(fs) >= 2 && fs[0] == "nameserver" {
+			if strings.HasPrefix(fs[1], "127.") || fs[1] == "::1" {
+				continue
+			}
+			n++
+		}
+		out.WriteString(line + "\n")
+	}
+	return out.String(), n
 }
 
 // initConfig resolves what init needs from the container's spec and image.

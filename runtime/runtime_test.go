@@ -286,3 +286,25 @@ func TestFilterBytes(t *testing.T) {
 		t.Error("no program must stay none")
 	}
 }
+
+func TestContainerResolvConf(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(data), 0o644)
+		return p
+	}
+	host := write("host", "search example.org\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions ndots:2\n")
+	stub := write("stub", "nameserver 127.0.0.53\nsearch example.org\n")
+	resolved := write("resolved", "nameserver 192.0.2.1\nnameserver ::1\n")
+	for _, c := range []struct{ host, resolved, want string }{
+		{host, resolved, "search example.org\nnameserver 10.0.0.2\noptions ndots:2\n"},
+		{stub, resolved, "nameserver 192.0.2.1\n"}, // systemd-resolved's upstream servers
+		{stub, filepath.Join(dir, "none"), "search example.org\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"},
+		{filepath.Join(dir, "none"), filepath.Join(dir, "none"), "nameserver 8.8.8.8\nnameserver 8.8.4.4\n"},
+	} {
+		if got := containerResolvConf(c.host, c.resolved); got != c.want {
+			t.Errorf("%s, %s: %q, want %q", filepath.Base(c.host), filepath.Base(c.resolved), got, c.want)
+		}
+	}
+}

@@ -329,8 +329,8 @@ func (e *env) teardown() {
 	for _, id := range strings.Fields(e.run("container", "ls", "-a", "-q", "--no-trunc").stdout) {
 		e.run("container", "rm", "-f", "-v", id)
 	}
-	e.run("network", "prune")
-	e.run("volume", "prune")
+	e.run("network", "prune", "-f")
+	e.run("volume", "prune", "-f")
 	if leaks := e.waitClean(5 * time.Second); len(leaks) > 0 {
 		e.t.Errorf("teardown: leftovers of the root:\n  %s", strings.Join(leaks, "\n  "))
 		for _, pid := range e.processes() {

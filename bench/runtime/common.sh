@@ -9,7 +9,7 @@ ROOT=$(mktemp -d /tmp/stack-bench-XXXXXX)
 export STACK_ROOT=$ROOT
 cleanup() {
 	for id in $("$STACK" container ls -aq 2>/dev/null); do "$STACK" container rm -f "$id" >/dev/null 2>&1 || true; done
-	"$STACK" network prune >/dev/null 2>&1 || true
+	"$STACK" network prune -f >/dev/null 2>&1 || true
 	rm -rf "$ROOT"
 }
 trap cleanup EXIT

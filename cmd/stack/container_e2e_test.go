@@ -37,7 +37,7 @@ func containerRoot(t *testing.T) string {
 		for _, id := range strings.Fields(ids) {
 			testutil.Stack(t, root, "container", "rm", "-f", id)
 		}
-		testutil.Stack(t, root, "network", "prune")
+		testutil.Stack(t, root, "network", "prune", "-f")
 	})
 	return root
 }

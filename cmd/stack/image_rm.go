@@ -72,6 +72,15 @@ func runImageRm(w, errw io.Writer, refs []string, o imageRmOptions) error {
 	return nil
 }
 
+// confirmPrune asks, as Docker's prune commands do without -f, whether to remove what;
+// only "y" or "yes" goes on (a closed input does not).
+func confirmPrune(in io.Reader, w io.Writer, what string) bool {
+	fmt.Fprintf(w, "WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ", what)
+	answer, _ := bufio.NewReader(in).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(answer))
+	return a == "y" || a == "yes"
+}
+
 type imagePruneOptions struct {
 	all   bool
 	force bool
@@ -98,16 +107,12 @@ go too (the cache follows the images, as Docker's classic builder cache does); u
 }
 
 func runImagePrune(in io.Reader, w io.Writer, o imagePruneOptions) error {
-	if !o.force {
-		what := "all dangling images"
-		if o.all {
-			what = "all images without at least one container associated to them"
-		}
-		fmt.Fprintf(w, "WARNING! This will remove %s.\nAre you sure you want to continue? [y/N] ", what)
-		answer, _ := bufio.NewReader(in).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			return nil
-		}
+	what := "all dangling images"
+	if o.all {
+		what = "all images without at least one container associated to them"
+	}
+	if !o.force && !confirmPrune(in, w, what) {
+		return nil
 	}
 	s, err := openImageStore()
 	if err != nil {

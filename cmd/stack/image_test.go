@@ -180,3 +180,18 @@ func TestImageIntermediatesInProcess(t *testing.T) {
 		t.Errorf("%d cache entries left", len(entries))
 	}
 }
+
+// The prune commands ask first, as Docker's do, unless -f: a "no" (or a closed input)
+// removes nothing, "y" goes on.
+func TestPruneAsks(t *testing.T) {
+	for _, args := range [][]string{{"network", "prune"}, {"volume", "prune"}, {"volume", "prune", "-a"}, {"image", "prune"}} {
+		out, err := runStack(t, []byte("n\n"), args...)
+		if err != nil || !strings.Contains(out, "WARNING! This will remove") || !strings.HasSuffix(out, "[y/N] ") {
+			t.Errorf("%v: %q %v, want only the question", args, out, err)
+		}
+	}
+	var b bytes.Buffer
+	if !confirmPrune(strings.NewReader("yes\n"), &b, "x") || confirmPrune(strings.NewReader(""), &b, "x") {
+		t.Error("confirmPrune: yes must go on, a closed input must not")
+	}
+}

@@ -163,11 +163,15 @@ func newNetworkRmCmd() *cobra.Command {
 }
 
 func newNetworkPruneCmd() *cobra.Command {
-	return &cobra.Command{
+	var force bool
+	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Remove every network no container is connected to",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !force && !confirmPrune(cmd.InOrStdin(), cmd.OutOrStdout(), "all networks not used by at least one container") {
+				return nil
+			}
 			if err := sweepEngine(cmd.Context()); err != nil {
 				return err
 			}
@@ -191,6 +195,8 @@ func newNetworkPruneCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
+	return cmd
 }
 
 // runNetworkRole runs one of the network's hidden roles, `stack dns` (a network's DNS

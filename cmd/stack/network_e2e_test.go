@@ -16,7 +16,7 @@ import (
 func TestNetworkCLI(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := testutil.TempRoot(t)
-	t.Cleanup(func() { testutil.Stack(t, root, "network", "prune") })
+	t.Cleanup(func() { testutil.Stack(t, root, "network", "prune", "-f") })
 	if out, errOut, code := testutil.Stack(t, root, "network", "create", "--subnet", "10.89.250.0/24", "--label", "team=a", "e2enet"); code != 0 || out != "e2enet\n" {
 		t.Fatalf("create: %q %q %d", out, errOut, code)
 	}
@@ -96,7 +96,7 @@ func TestNetworkDefaultCLI(t *testing.T) {
 	if p := rootProcesses(root, network.ReaperRole); len(p) != 1 {
 		t.Errorf("reapers of the idle default network: %q, want one", p)
 	}
-	if out, _, code := testutil.Stack(t, root, "network", "prune"); code != 0 || out != "stack\n" {
+	if out, _, code := testutil.Stack(t, root, "network", "prune", "-f"); code != 0 || out != "stack\n" {
 		t.Errorf("network prune: %q %d", out, code)
 	}
 	if p := rootProcesses(root, network.ReaperRole); len(p) > 0 {
@@ -140,7 +140,7 @@ func TestVolumeCLI(t *testing.T) {
 	if err := os.WriteFile(vols[0].Mountpoint+"/f", []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, _, _ := testutil.Stack(t, root, "volume", "prune"); out != anon {
+	if out, _, _ := testutil.Stack(t, root, "volume", "prune", "-f"); out != anon {
 		t.Fatalf("prune: %q, want only the anonymous volume %q", out, anon)
 	}
 	if out, _, _ := testutil.Stack(t, root, "volume", "ls", "-q"); out != "data\n" {

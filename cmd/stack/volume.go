@@ -139,12 +139,19 @@ func newVolumeRmCmd() *cobra.Command {
 }
 
 func newVolumePruneCmd() *cobra.Command {
-	var all bool
+	var all, force bool
 	cmd := &cobra.Command{
 		Use:   "prune",
 		Short: "Remove unused anonymous volumes (with --all, unused named ones too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			what := "all anonymous local volumes not used by at least one container"
+			if all {
+				what = "all local volumes not used by at least one container"
+			}
+			if !force && !confirmPrune(cmd.InOrStdin(), cmd.OutOrStdout(), what) {
+				return nil
+			}
 			if err := sweepEngine(cmd.Context()); err != nil {
 				return err
 			}
@@ -160,5 +167,6 @@ func newVolumePruneCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove unused named volumes too")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not ask for confirmation")
 	return cmd
 }

@@ -241,16 +241,6 @@ func (e *env) containers() map[string]container {
 	return out
 }
 
-// inspect returns one container by name.
-func (e *env) inspect(name string) container {
-	e.t.Helper()
-	c, ok := e.containers()[name]
-	if !ok {
-		e.t.Fatalf("no container %s in project %s", name, e.project)
-	}
-	return c
-}
-
 // name is the container name of replica n of service.
 func (e *env) name(service string, n int) string {
 	return e.project + "-" + service + "-" + strconv.Itoa(n)

@@ -1,7 +1,9 @@
 package network
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,8 +13,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/stackhq/stack/internal/statefile"
 
 	"github.com/miekg/dns"
 )
@@ -42,12 +42,11 @@ type DNSServer struct {
 	upstreams []string // host:port
 	client    *dns.Client
 
-	mu      sync.Mutex
-	modTime time.Time
-	size    int64
-	byName  map[string][]netip.Addr // lower-case FQDN → addresses
-	byAddr  map[netip.Addr]string   // address → first name (FQDN)
-	subnet  netip.Prefix
+	mu     sync.Mutex
+	raw    []byte                  // the state file as last read
+	byName map[string][]netip.Addr // lower-case FQDN → addresses
+	byAddr map[netip.Addr]string   // address → first name (FQDN)
+	subnet netip.Prefix
 }
 
 // NewDNSServer returns a server for the network recorded in stateFile that forwards other
@@ -107,17 +106,19 @@ func retryInUse(ctx context.Context, listen func() error) error {
 	}
 }
 
-// reload re-reads the state file when it changed since the last read.
+// reload re-reads the state file when its content changed since the last read. Content,
+// not the modification time and size: two saves within one tick of the file system's
+// clock can leave both alike (a recreated replica with an address of the same length).
 func (s *DNSServer) reload() {
-	fi, err := os.Stat(s.stateFile)
-	if err != nil || (fi.ModTime().Equal(s.modTime) && fi.Size() == s.size) {
+	data, err := os.ReadFile(s.stateFile)
+	if err != nil || bytes.Equal(data, s.raw) {
 		return
 	}
 	var n Network
-	if err := statefile.ReadJSON(s.stateFile, &n); err != nil {
+	if err := json.Unmarshal(data, &n); err != nil {
 		return // keep the previous names; the next query tries again
 	}
-	s.modTime, s.size, s.subnet = fi.ModTime(), fi.Size(), n.Subnet
+	s.raw, s.subnet = data, n.Subnet
 	s.byName, s.byAddr = map[string][]netip.Addr{}, map[netip.Addr]string{}
 	for _, e := range n.sortedEndpoints() {
 		for _, name := range e.Names() {

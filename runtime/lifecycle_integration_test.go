@@ -48,11 +48,6 @@ func TestPidsLimitStopsForkBomb(t *testing.T) {
 	}
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
 func TestStopGracePeriod(t *testing.T) {
 	m := newTestManager(t)
 	ctx := context.Background()
@@ -396,6 +391,37 @@ func TestInitLayerKeepsUpperEmpty(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("upper: %v %v, want empty", names, err)
+	}
+}
+
+// The monitor Prefork starts is the one the next created container runs under: Create gives
+// the container its ID, and Start takes it instead of forking another.
+func TestPreforkedMonitorRunsTheContainer(t *testing.T) {
+	m := newTestManager(t)
+	m.Prefork()
+	spare := m.spare
+	c := startDetached(t, m, nil, "sleep", "60")
+	if c.dir != spare.dir {
+		t.Fatalf("container %s, monitor forked for %s", c.dir, spare.dir)
+	}
+	if <-spare.ready; spare.err != nil || c.State.MonitorPid != spare.mon.cmd.Process.Pid {
+		t.Errorf("monitor %d, the preforked one is %d (%v)", c.State.MonitorPid, spare.mon.cmd.Process.Pid, spare.err)
+	}
+	if m.spare != nil {
+		t.Error("the preforked monitor is still offered after it was used")
+	}
+	// One left unused exits once its config pipe is closed.
+	m.Prefork()
+	unused := m.spare
+	<-unused.ready
+	pid := unused.mon.cmd.Process.Pid
+	start, err := procStartTime(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused.mon.discard()
+	if !waitGone(context.Background(), pid, start, time.Now().Add(5*time.Second)) {
+		t.Error("an unused preforked monitor did not exit")
 	}
 }
 

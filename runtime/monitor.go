@@ -61,7 +61,6 @@ type monitor struct {
 	hooks    Hooks
 	cfg      initConfig
 	filter   []unix.SockFilter // the seccomp program (nil: none), compiled by the starter
-	prog     *childProgram     // the last start's, to explain its failure
 	host     hostNamespaces
 	c        *Container
 	log      *logWriter
@@ -376,7 +375,7 @@ func (m *monitor) startOnce() (_ *started, retErr error) {
 		defer cgDir.Close()
 		cgroupFd = int(cgDir.Fd())
 	}
-	pid, err := m.fork(netns, cgroupFd, stdio, errW, console)
+	pid, prog, err := m.fork(netns, cgroupFd, stdio, errW, console)
 	if err != nil {
 		return nil, err
 	}
@@ -414,7 +413,7 @@ func (m *monitor) startOnce() (_ *started, retErr error) {
 		if n < len(bytesOf(&f)) {
 			return nil, &startError{initError{Code: 125, Msg: "container init failed without a report"}}
 		}
-		return nil, &startError{*m.prog.failure(f)}
+		return nil, &startError{*prog.failure(f)}
 	}
 	if m.attach != nil {
 		m.attach.set(m.stdin)
@@ -440,36 +439,37 @@ func (m *monitor) startOnce() (_ *started, retErr error) {
 // fork is the main thread's part of startOnce: in fresh mount, UTS and IPC namespaces, in
 // the container's network namespace and (v1) cgroup, it prepares the rootfs and forks the
 // child into a new PID namespace (on v2 straight into the cgroup); then it returns to the
-// host's namespaces. The child keeps the prepared namespaces.
-func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os.File, console string) (int, error) {
+// host's namespaces. The child keeps the prepared namespaces; the program it runs is
+// returned, to explain the child's failure.
+func (m *monitor) fork(netns *os.File, cgroupFd int, stdio [3]*os.File, errW *os.File, console string) (int, *childProgram, error) {
 	if err := m.host.enter(); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer m.host.leave()
 	if err := unix.Setns(int(netns.Fd()), unix.CLONE_NEWNET); err != nil {
-		return 0, fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
+		return 0, nil, fmt.Errorf("setns(%s): %w", m.c.NetNSPath(), err)
 	}
 	var hierarchies []string
 	if !unified() {
 		// Born in the container's cgroup: this thread joins for the fork, then leaves.
 		leave, joined, err := joinThread(m.c.ID)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		defer leave()
 		hierarchies = joined
 	}
 	prep, err := prepareRootfs(&m.cfg, console, hierarchies)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	fds := [3]int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd())}
-	m.prog = initProgram(&m.cfg, prep, fds, int(errW.Fd()), m.filter)
-	pid, err := m.prog.fork(unix.CLONE_NEWPID, cgroupFd)
+	prog := initProgram(&m.cfg, prep, fds, int(errW.Fd()), m.filter)
+	pid, err := prog.fork(unix.CLONE_NEWPID, cgroupFd)
 	if err != nil {
-		return 0, fmt.Errorf("start the container's process: %w", err)
+		return 0, nil, fmt.Errorf("start the container's process: %w", err)
 	}
-	return pid, nil
+	return pid, prog, nil
 }
 
 // seccomp is the container's seccomp program, for execs of the healthcheck.

@@ -90,15 +90,6 @@ func (s *scratchFS) Close() error {
 	return nil
 }
 
-// changed reports whether the step wrote anything.
-func (s *scratchFS) changed() (bool, error) {
-	des, err := os.ReadDir(s.upper)
-	if err != nil {
-		return false, fmt.Errorf("read upper dir: %w", err)
-	}
-	return len(des) > 0, nil
-}
-
 // owner is a uid:gid pair; -1 keeps what the source has.
 type owner struct{ uid, gid int }
 

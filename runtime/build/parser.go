@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Parsing follows moby/buildkit's frontend/dockerfile/parser, line for line where it
@@ -259,16 +260,19 @@ func (d *Dockerfile) extractFlags(rest string) ([]string, string, error) {
 }
 
 // splitWords splits on unquoted blanks, keeping quotes and escapes in the words (the
-// substitution step removes them). max > 0 stops after that many words.
+// substitution step removes them). max > 0 stops after that many words. A word keeps the
+// bytes of s as they are (invalid UTF-8 included), so it spans len(word) bytes of s.
 func (d *Dockerfile) splitWords(s string, max int) []string {
 	var words []string
 	var cur strings.Builder
 	inWord := false
 	var quote rune
 	escaped := false
-	for _, ch := range s {
+	for i, ch := range s {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		raw := s[i : i+size]
 		if escaped {
-			cur.WriteRune(ch)
+			cur.WriteString(raw)
 			escaped = false
 			continue
 		}
@@ -291,7 +295,7 @@ func (d *Dockerfile) splitWords(s string, max int) []string {
 			quote = 0
 		}
 		inWord = true
-		cur.WriteRune(ch)
+		cur.WriteString(raw)
 	}
 	if inWord {
 		words = append(words, cur.String())
